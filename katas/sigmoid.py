@@ -1,0 +1,29 @@
+"""Kata 3: the sigmoid, which squashes the network's scores into (0, 1).
+
+    out = sigma(x) = 1 / (1 + exp(-x))       elementwise, any shape
+
+The sigmoid solves its own derivative: sigma'(x) = sigma(x) * (1 - sigma(x)). Written with the
+forward *output* z = sigma(x), the backward pass is
+
+    dx = dout * z * (1 - z)
+
+so the cache should hold z, not x.
+
+Trap: exp overflows. In float32, exp(x) is inf for x above about 88, and a formula that
+divides inf by inf gives NaN. Both 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x))
+for x < 0 only ever take exp of a number <= 0; choose per element (torch.where) and no value
+of x, however large, gives NaN or inf.
+"""
+
+import torch
+from torch import Tensor
+
+
+def sigmoid_forward(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Return (out, cache): out = 1 / (1 + exp(-x)), computed without overflow; cache = out."""
+    raise NotImplementedError("kata-3 (sigmoid): sigmoid_forward is not written yet; write it in katas/sigmoid.py")
+
+
+def sigmoid_backward(dout: Tensor, cache: Tensor) -> Tensor:
+    """Return dx = dout * z * (1 - z), where z is the forward output kept in the cache."""
+    raise NotImplementedError("kata-3 (sigmoid): sigmoid_backward is not written yet; write it in katas/sigmoid.py")

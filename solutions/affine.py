@@ -1,0 +1,45 @@
+"""Kata 1: the affine layer, the one layer in this network that learns.
+
+Every output unit j takes a weighted sum of the c_in inputs and adds its own bias:
+
+    out[n, j] = sum_i x[n, i] * W[j, i] + b[j]
+
+Shapes:  x (N, c_in)    W (c_out, c_in)    b (c_out,)    out (N, c_out)
+W holds one row per output unit, the layout of `torch.nn.Linear.weight`.
+
+Backward receives dout[n, j] = dL/dout[n, j], shape (N, c_out), and applies the chain rule:
+
+    dx[n, i] = sum_j dout[n, j] * W[j, i]      shape (N, c_in)
+    dW[j, i] = sum_n dout[n, j] * x[n, i]      shape (c_out, c_in)
+    db[j]    = sum_n dout[n, j]                shape (c_out,)
+
+Every row of the batch used the same W and b, so their gradients add up over the batch: a sum,
+not a mean. Each gradient has exactly the shape of the tensor it belongs to; check that first.
+Build new tensors: never write into x, W, b or dout.
+"""
+
+import torch
+from torch import Tensor
+
+AffineCache = tuple[Tensor, Tensor, Tensor]
+
+
+def affine_forward(x: Tensor, W: Tensor, b: Tensor) -> tuple[Tensor, AffineCache]:
+    """Return (out, cache): out = x W^T + b, shape (N, c_out); cache = (x, W, b) for backward."""
+    # >>> kata
+    out = x @ W.T + b
+    cache = (x, W, b)
+    return out, cache
+    # <<< kata
+
+
+def affine_backward(dout: Tensor, cache: AffineCache) -> tuple[Tensor, Tensor, Tensor]:
+    """Return (dx, dW, db), the gradients for x, W and b, from dout (N, c_out) and the cache."""
+    # >>> kata
+    x, W, b = cache
+    dx = dout @ W
+    dW = dout.T @ x
+    db = dout.sum(dim=0)
+    return dx, dW, db
+    # <<< kata
+

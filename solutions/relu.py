@@ -1,0 +1,34 @@
+"""Kata 2: ReLU, the non-linearity between the two affine layers.
+
+    out = max(0, x)        elementwise, any shape; out has the shape of x
+
+Without it the two affine layers would collapse into one: W2 (W1 x) is just (W2 W1) x.
+
+Backward: where x > 0 the unit passed its input through, so the gradient passes through too;
+where x <= 0 the output was a constant 0 and no gradient flows:
+
+    dx = dout  where x > 0
+    dx = 0     where x <= 0      (at exactly x == 0 the slope is taken to be 0)
+
+The mask comes from the forward *input* x, not from dout, so cache x. Do not change x or dout
+in place (no `x[x < 0] = 0` on the caller's tensor): the caller may still need them.
+"""
+
+import torch
+from torch import Tensor
+
+
+def relu_forward(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Return (out, cache): out = max(0, x) elementwise; cache is what backward needs (x)."""
+    # >>> kata
+    out = torch.where(x > 0, x, torch.zeros_like(x))
+    return out, x
+    # <<< kata
+
+
+def relu_backward(dout: Tensor, cache: Tensor) -> Tensor:
+    """Return dx: dout where the forward input was > 0, and 0 elsewhere (0 at exactly x == 0)."""
+    # >>> kata
+    x = cache
+    return torch.where(x > 0, dout, torch.zeros_like(dout))
+    # <<< kata

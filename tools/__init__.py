@@ -1,0 +1,1 @@
+"""Maintainer and learner tooling: the kata manifest, the stub generator, progress, hints."""
