@@ -1,0 +1,183 @@
+"""pytest set-up for the katas: which track to judge, readable failures, blame, and timeouts.
+
+    python -m pytest --track katas       the learner's code in katas/ (the default)
+    python -m pytest --track solutions   the reference in solutions/
+
+KATA_TRACK sets the default track; KATA_ROOT (used by `nox -s stubs`) names another folder
+that holds the package to judge. Tests never import solutions/ as an oracle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACKS = ("katas", "solutions")
+sys.path.insert(0, os.environ.get("KATA_ROOT") or str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+import deps  # noqa: E402
+import judge  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from tools.manifest import by_module, katas  # noqa: E402
+
+settings.register_profile(
+    "katas",
+    derandomize=True,  # the same examples every run: a failure is reproducible, not flaky
+    database=None,
+    deadline=None,
+    max_examples=25,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
+settings.load_profile("katas")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("katas")
+    group.addoption(
+        "--track",
+        choices=TRACKS,
+        default=None,
+        help="which code to judge: katas (yours, the default; or $KATA_TRACK) or solutions (the reference)",
+    )
+    group.addoption(
+        "--kata-timeout",
+        type=float,
+        default=float(os.environ.get("KATA_TIMEOUT", 60)),
+        help="seconds a single test may run before it fails as a likely endless loop (default 60)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    track = config.getoption("track") or os.environ.get("KATA_TRACK", "katas")
+    if track not in TRACKS:
+        raise pytest.UsageError(f"KATA_TRACK={track!r} is not a track: choose one of {', '.join(TRACKS)}")
+    judge.TRACK = track
+    config.stash[_timeout_key] = config.getoption("kata_timeout")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"judging: {judge.TRACK}/ ({'your code' if judge.TRACK == 'katas' else 'the reference'})"
+
+
+def _kata_for(item: pytest.Item):
+    return by_module(item.path.stem.removeprefix("test_"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Run tests in kata order, whatever order the files were given in.
+    order = {f"test_{k.module}": k.number for k in katas()}
+    items.sort(key=lambda item: order.get(item.path.stem, 99))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    judge.CURRENT = _kata_for(item)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeouts: a learner's endless loop fails its test instead of hanging the run.
+
+_timeout_key = pytest.StashKey[float]()
+
+
+class KataTimeout(Exception):
+    pass
+
+
+def _interrupt(thread_id: int) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(KataTimeout))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    seconds = item.config.stash[_timeout_key]
+    timer = threading.Timer(seconds, _interrupt, args=(threading.get_ident(),))
+    timer.daemon = True
+    timer.start()
+    try:
+        return (yield)
+    except KataTimeout:
+        who = f"{judge.CURRENT.label}: " if judge.CURRENT else ""
+        raise judge.KataError(
+            f"{who}this test did not finish within {seconds:g} s and was stopped. "
+            "The likely cause is an endless loop (a `while` whose condition never changes, an index "
+            "that never advances) or training far longer than asked (check that n_epochs and "
+            "batch_size are honoured). The other tests go on."
+        ) from None
+    finally:
+        timer.cancel()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports: a KataError prints as its message, without a traceback, and is blamed on a kata.
+
+
+_told: set[int] = set()
+
+
+def _message(error: BaseException) -> str:
+    notes = [n for n in getattr(error, "__notes__", []) if n.strip()]
+    return "\n".join([str(error), *notes])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    kata = _kata_for(item)
+    if kata is None or not report.failed or call.excinfo is None:
+        return report
+    error = call.excinfo.value
+    blame = getattr(error, "blame", None) or kata.number
+    text = _message(error) if isinstance(error, judge.KataError) else None
+    if isinstance(error, judge.NotStarted):
+        # Say it in full once per kata; after that one line is enough.
+        text = str(error) if blame not in _told else str(error).split(". ")[0] + "."
+        _told.add(blame)
+    if blame == kata.number and kata.needs:
+        broken = deps.first_broken(kata)
+        if broken:
+            culprit, reason = broken
+            blame = culprit.number
+            text = (
+                f"{kata.label} needs {culprit.label}: {reason}. Run `nox -s kata-{culprit.number}` "
+                f"first; this test cannot pass until it does."
+            )
+    if text is not None:
+        report.longrepr = text
+    report.user_properties.append(("blame", blame))
+    report.user_properties.append(("not_started", isinstance(error, judge.NotStarted)))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """End with one line per kata that failed: what to do next."""
+    failed = terminalreporter.stats.get("failed", [])
+    if not failed:
+        return
+    by_kata: dict[int, list] = {}
+    for report in failed:
+        blame = dict(report.user_properties).get("blame")
+        if blame:
+            by_kata.setdefault(blame, []).append(report)
+    if not by_kata:
+        return
+    terminalreporter.section("what to do next", sep="-", bold=True)
+    for number in sorted(by_kata):
+        kata = katas()[number - 1]
+        reports = by_kata[number]
+        if all(dict(r.user_properties).get("not_started") for r in reports):
+            state = f"not started: {len(reports)} test(s) wait for it"
+        else:
+            state = f"{len(reports)} test(s) fail"
+        terminalreporter.write_line(
+            f"{kata.label}: {state}. Edit {kata.path(judge.TRACK)}; hint: `nox -s hint -- {number}`."
+        )

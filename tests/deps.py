@@ -1,0 +1,140 @@
+"""Quick checks of the katas that later katas build on, to blame a failure on the right kata.
+
+When a test of kata 7 fails, conftest.py asks `first_broken(7)`: if kata 1, 2, 3 or 6 is
+unfinished or wrong, the learner is sent there first instead of reading kata 7's details.
+Each check is small, seeded, and compares against torch's own operations in float64.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+
+import judge
+from tools.manifest import Kata, by_number
+
+
+def _rand(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(sum(shape)), dtype=torch.float64)
+
+
+def _affine() -> bool:
+    mod = judge.load("affine")
+    x, W, b, dout = _rand(3, 5), _rand(4, 5), _rand(4), _rand(3, 4)
+    out, cache = mod.affine_forward(x, W, b)
+    dx, dW, db = mod.affine_backward(dout, cache)
+    return all(
+        map(torch.allclose, (out, dx, dW, db), (x @ W.T + b, dout @ W, dout.T @ x, dout.sum(0)))
+    )
+
+
+def _relu() -> bool:
+    mod = judge.load("relu")
+    x, dout = torch.tensor([[-1.0, 0.0, 2.0]], dtype=torch.float64), _rand(1, 3)
+    out, cache = mod.relu_forward(x)
+    dx = mod.relu_backward(dout, cache)
+    return torch.allclose(out, x.clamp(min=0)) and torch.allclose(dx, dout * (x > 0))
+
+
+def _sigmoid() -> bool:
+    mod = judge.load("sigmoid")
+    x, dout = _rand(3, 4) * 3, _rand(3, 4)
+    out, cache = mod.sigmoid_forward(x)
+    dx = mod.sigmoid_backward(dout, cache)
+    z = torch.sigmoid(x)
+    return torch.allclose(out, z) and torch.allclose(dx, dout * z * (1 - z))
+
+
+def _l2() -> bool:
+    mod = judge.load("l2")
+    y, labels = torch.rand(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 2, 1, 2])
+    loss, dy = mod.l2_loss(y, labels)
+    t = torch.nn.functional.one_hot(labels, 5).double()
+    return torch.allclose(loss, ((y - t) ** 2).sum() / 4) and torch.allclose(dy, 2 * (y - t) / 4)
+
+
+def _accuracy() -> bool:
+    mod = judge.load("accuracy")
+
+    class Fixed:
+        def forward(self, x):
+            return torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]), None
+
+    got = mod.calculate_accuracy(Fixed(), torch.zeros(4, 1), torch.tensor([1, 1, 1, 0]))
+    return torch.is_tensor(got) and abs(float(got) - 0.5) < 1e-6
+
+
+def _init() -> bool:
+    mod = judge.load("init")
+    torch.manual_seed(0)
+    p = mod.init_params(300, 200, 100)
+    shapes = {k: tuple(v.shape) for k, v in p.items()}
+    if shapes != {"W1": (200, 300), "b1": (200,), "W2": (100, 200), "b2": (100,)}:
+        return False
+    return (
+        abs(p["W1"].std().item() / (2 / 300) ** 0.5 - 1) < 0.05
+        and abs(p["W2"].std().item() / (2 / 300) ** 0.5 - 1) < 0.05
+        and not p["b1"].any()
+        and not p["b2"].any()
+    )
+
+
+def _model() -> bool:
+    mod = judge.load("model")
+    net = mod.TwoLayerNet(5, 4, 3)
+    net.params = {k: _rand(*v.shape) for k, v in net.params.items()}
+    x, dout = _rand(2, 5), _rand(2, 3)
+    out, cache = net.forward(x)
+    net.backward(dout, cache)
+    p = net.params
+
+    def forward(W1, b1, W2, b2):
+        return torch.sigmoid(torch.relu(x @ W1.T + b1) @ W2.T + b2)
+
+    want = judge.autograd(forward, [p["W1"], p["b1"], p["W2"], p["b2"]], dout)
+    return torch.allclose(out, forward(*p.values())) and all(
+        torch.allclose(net.grads[k], g) for k, g in zip(("W1", "b1", "W2", "b2"), want)
+    )
+
+
+CHECKS: dict[str, Callable[[], bool]] = {
+    "affine": _affine,
+    "relu": _relu,
+    "sigmoid": _sigmoid,
+    "l2": _l2,
+    "accuracy": _accuracy,
+    "init": _init,
+    "model": _model,
+}
+
+
+def _closure(kata: Kata) -> list[Kata]:
+    seen: list[Kata] = []
+    for number in kata.needs:
+        for need in [*_closure(by_number(number)), by_number(number)]:
+            if need not in seen:
+                seen.append(need)
+    return seen
+
+
+@functools.cache
+def problem(module: str) -> str | None:
+    """None if the kata passes its quick check, else what is wrong with it, in a few words."""
+    try:
+        with torch.no_grad():
+            return None if CHECKS[module]() else "it gives wrong results"
+    except NotImplementedError as error:
+        return str(error).split(": ", 1)[-1].split(";")[0]
+    except Exception as error:
+        return f"it raises {type(error).__name__}: {error}"
+
+
+def first_broken(kata: Kata) -> tuple[Kata, str] | None:
+    """The earliest kata this one builds on that is unfinished or wrong, with the reason."""
+    for need in _closure(kata):
+        reason = problem(need.module) if need.module in CHECKS else None
+        if reason:
+            return need, reason
+    return None
