@@ -18,7 +18,6 @@ not a mean. Each gradient has exactly the shape of the tensor it belongs to; che
 Build new tensors: never write into x, W, b or dout.
 """
 
-import torch
 from torch import Tensor
 
 AffineCache = tuple[Tensor, Tensor, Tensor]
@@ -32,4 +31,3 @@ def affine_forward(x: Tensor, W: Tensor, b: Tensor) -> tuple[Tensor, AffineCache
 def affine_backward(dout: Tensor, cache: AffineCache) -> tuple[Tensor, Tensor, Tensor]:
     """Return (dx, dW, db), the gradients for x, W and b, from dout (N, c_out) and the cache."""
     raise NotImplementedError("kata-1 (affine): affine_backward is not written yet; write it in katas/affine.py")
-

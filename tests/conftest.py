@@ -23,10 +23,10 @@ sys.path.insert(0, os.environ.get("KATA_ROOT") or str(ROOT))
 if str(ROOT) not in sys.path:
     sys.path.insert(1, str(ROOT))
 
-import deps  # noqa: E402
-import judge  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+import deps  # noqa: E402
+import judge  # noqa: E402
 from tools.manifest import by_module, katas  # noqa: E402
 
 settings.register_profile(
@@ -142,7 +142,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         # Say it in full once per kata; after that one line is enough.
         text = str(error) if blame not in _told else str(error).split(". ")[0] + "."
         _told.add(blame)
-    if blame == kata.number and kata.needs:
+    own_stub = isinstance(error, judge.NotStarted) and blame == kata.number
+    if blame == kata.number and kata.needs and not own_stub:
         broken = deps.first_broken(kata)
         if broken:
             culprit, reason = broken

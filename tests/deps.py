@@ -25,9 +25,7 @@ def _affine() -> bool:
     x, W, b, dout = _rand(3, 5), _rand(4, 5), _rand(4), _rand(3, 4)
     out, cache = mod.affine_forward(x, W, b)
     dx, dW, db = mod.affine_backward(dout, cache)
-    return all(
-        map(torch.allclose, (out, dx, dW, db), (x @ W.T + b, dout @ W, dout.T @ x, dout.sum(0)))
-    )
+    return all(map(torch.allclose, (out, dx, dW, db), (x @ W.T + b, dout @ W, dout.T @ x, dout.sum(0))))
 
 
 def _relu() -> bool:
@@ -49,7 +47,10 @@ def _sigmoid() -> bool:
 
 def _l2() -> bool:
     mod = judge.load("l2")
-    y, labels = torch.rand(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 2, 1, 2])
+    y, labels = (
+        torch.rand(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)),
+        torch.tensor([0, 2, 1, 2]),
+    )
     loss, dy = mod.l2_loss(y, labels)
     t = torch.nn.functional.one_hot(labels, 5).double()
     return torch.allclose(loss, ((y - t) ** 2).sum() / 4) and torch.allclose(dy, 2 * (y - t) / 4)

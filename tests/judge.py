@@ -83,8 +83,12 @@ def describe_call(fn: Callable, args: tuple) -> str:
     return f"{name}({', '.join(parts)})"
 
 
-def call(fn: Callable, *args: Any) -> Any:
-    """Call the learner's fn; NotImplementedError and crashes become KataErrors that say who to blame."""
+def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> Any:
+    """Call the learner's fn; NotImplementedError and crashes become KataErrors that say who to blame.
+
+    `explain` maps a regular expression to a likely cause: a crash whose message matches it
+    is explained with that cause.
+    """
     global _last_call
     _last_call = describe_call(fn, args)
     try:
@@ -94,7 +98,11 @@ def call(fn: Callable, *args: Any) -> Any:
     except NotImplementedError as error:
         raise not_started(error) from None
     except Exception as error:
-        raise _crash(error, f"calling {_last_call}", None) from None
+        crash = _crash(error, f"calling {_last_call}", None)
+        cause = next((c for pattern, c in (explain or {}).items() if re.search(pattern, str(error))), None)
+        if cause and crash.blame == current().number:
+            crash = KataError(f"{crash}\n  Likely cause: {cause}", blame=crash.blame)
+        raise crash from None
 
 
 def _package_dir() -> Path:
@@ -227,6 +235,7 @@ def close(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     compare_dtype: bool = True,
+    nonfinite: str = "",
 ) -> None:
     """Fail, in words, unless got is a tensor of expected's shape whose values are allclose."""
     if isinstance(got, Tensor) and tuple(got.shape) != tuple(expected.shape):
@@ -245,7 +254,7 @@ def close(
         raise fail(
             f"{_last_call} returned {name} with {int((~finite).sum())} NaN or inf values "
             f"(first at {list(index)}: {got64[index].item()}; expected {want64[index].item():.6g})."
-            + diagnose(got, diagnoses)
+            + (f"\n  Likely cause: {nonfinite}" if nonfinite else diagnose(got, diagnoses))
         )
     error = (got64 - want64).abs()
     allowed = atol + rtol * want64.abs()

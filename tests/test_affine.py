@@ -1,9 +1,10 @@
 """Kata 1: affine_forward and affine_backward."""
 
-import judge
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+
+import judge
 
 mod = judge.load("affine")
 dims = st.integers(min_value=1, max_value=6)

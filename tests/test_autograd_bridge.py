@@ -1,0 +1,181 @@
+"""Kata 9: TwoLayerPytorch, KEY_MAP, to_pytorch, autograd_grads and sgd_step (uses katas 4, 6 and 7)."""
+
+import judge
+import torch
+from torch import nn
+
+mod = judge.load("autograd_bridge")
+KEYS = ("W1", "b1", "W2", "b2")
+WANT_MAP = {"W1": "linear_1.weight", "b1": "linear_1.bias", "W2": "linear_2.weight", "b2": "linear_2.bias"}
+
+
+def reference(x, W1, b1, W2, b2):
+    return torch.sigmoid(torch.relu(x @ W1.T + b1) @ W2.T + b2)
+
+
+def l2(out, labels):
+    return ((out - nn.functional.one_hot(labels, out.shape[1]).to(out.dtype)) ** 2).sum() / out.shape[0]
+
+
+def random_params(inp, hidden, out, seed, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    shapes = {"W1": (hidden, inp), "b1": (hidden,), "W2": (out, hidden), "b2": (out,)}
+    return {key: torch.randn(*shape, generator=g, dtype=dtype) for key, shape in shapes.items()}
+
+
+class OracleNet:
+    """Stands in for a TwoLayerNet: the same params and forward, written here with torch ops."""
+
+    def __init__(self, params):
+        self.params = dict(params)
+        self.grads = {key: torch.zeros_like(p) for key, p in params.items()}
+
+    def forward(self, x):
+        return reference(x, *(self.params[k] for k in KEYS)), None
+
+
+def test_the_module_has_the_four_layers_in_order():
+    module = judge.call(mod.TwoLayerPytorch, 6, 5, 4)
+    for name, kind in (
+        ("linear_1", nn.Linear),
+        ("relu", nn.ReLU),
+        ("linear_2", nn.Linear),
+        ("sigmoid", nn.Sigmoid),
+    ):
+        layer = getattr(module, name, None)
+        if not isinstance(layer, kind):
+            raise judge.fail(
+                f"TwoLayerPytorch(6, 5, 4).{name} should be an nn.{kind.__name__}; it is {layer!r}."
+            )
+    judge.value(
+        "linear_2's (in_features, out_features)",
+        (module.linear_2.in_features, module.linear_2.out_features),
+        (5, 4),
+    )
+    params = {
+        key: p.detach()
+        for key, p in zip(
+            KEYS, (module.linear_1.weight, module.linear_1.bias, module.linear_2.weight, module.linear_2.bias)
+        )
+    }
+    x = torch.randn(3, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        got = judge.call(module, x)
+    judge.close(
+        "module(x)",
+        got,
+        reference(x, *params.values()),
+        diagnoses={
+            "the sigmoid is missing at the end of forward.": lambda: (
+                torch.relu(x @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]
+            ),
+        },
+    )
+
+
+def test_key_map_names_the_state_dict_entries():
+    got = dict(mod.KEY_MAP)
+    if not got:
+        raise judge.NotStarted(
+            f"{judge.current().label}: KEY_MAP is still empty; fill it in katas/autograd_bridge.py."
+        )
+    judge.value(
+        "KEY_MAP",
+        got,
+        WANT_MAP,
+        "Each TwoLayerNet key maps to the TwoLayerPytorch state_dict key holding the same numbers.",
+    )
+
+
+def test_to_pytorch_copies_a_trained_net():
+    for dtype in (torch.float64, torch.float32):
+        params = random_params(7, 5, 3, seed=1, dtype=dtype)
+        net = OracleNet(params)
+        module = judge.call(mod.to_pytorch, net)
+        if not isinstance(module, nn.Module):
+            raise judge.fail(f"to_pytorch returned a {type(module).__name__}; expected a TwoLayerPytorch.")
+        state = module.state_dict()
+        for key, name in WANT_MAP.items():
+            judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key])
+        x = torch.randn(4, 7, generator=torch.Generator().manual_seed(2), dtype=dtype)
+        with torch.no_grad():
+            judge.close("to_pytorch(net)(x)", module(x), net.forward(x)[0])
+
+
+def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
+    params = random_params(6, 4, 3, seed=3)
+    net = OracleNet(params)
+    originals = {key: (p, p.clone()) for key, p in net.params.items()}
+    grads_before = {key: g.clone() for key, g in net.grads.items()}
+    x = torch.randn(5, 6, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    labels = torch.tensor([0, 2, 1, 1, 0])
+    got = judge.call(mod.autograd_grads, net, x, labels)
+    if not isinstance(got, dict) or set(got) != set(KEYS):
+        raise judge.fail(
+            f"autograd_grads returned {type(got).__name__} {sorted(got) if isinstance(got, dict) else ''}; expected a dict with keys W1, b1, W2, b2."
+        )
+    leaves = [params[k].clone().requires_grad_(True) for k in KEYS]
+    want = torch.autograd.grad(l2(reference(x, *leaves), labels), leaves)
+    for key, expected in zip(KEYS, want):
+        judge.close(f"autograd_grads(...)['{key}']", got[key], expected)
+    for key, (original, copy) in originals.items():
+        if net.params[key] is not original or not torch.equal(original, copy) or original.requires_grad:
+            raise judge.fail(
+                f"autograd_grads changed net.params['{key}']; work on detached copies and restore the net."
+            )
+    for key, grad in grads_before.items():
+        if not torch.equal(net.grads[key], grad):
+            raise judge.fail(
+                f"autograd_grads changed net.grads['{key}']; it should only return its gradients."
+            )
+
+
+def test_your_backward_agrees_with_autograd():
+    model_mod = judge.load("model")
+    torch.manual_seed(5)
+    net = judge.call(model_mod.TwoLayerNet, 8, 6, 4)
+    # Non-zero biases: no pre-activation lands exactly on 0, where autograd's |x| has slope 0.
+    net.params = {**net.params, "b1": 0.1 * torch.randn(6), "b2": 0.1 * torch.randn(4)}
+    x = torch.randn(16, 8)
+    labels = torch.randint(0, 4, (16,))
+    got = judge.call(mod.autograd_grads, net, x, labels)
+    l2_mod = judge.load("l2")
+    with torch.no_grad():
+        out, cache = judge.call(net.forward, x)
+        _, dout = judge.call(l2_mod.l2_loss, out, labels)
+        judge.call(net.backward, dout, cache)
+    for key in KEYS:
+        judge.close(
+            f"autograd's gradient of {key} against your backward's",
+            got[key],
+            net.grads[key],
+            rtol=1e-4,
+            atol=1e-6,
+        )
+
+
+def test_sgd_step_matches_the_hand_written_update():
+    params = random_params(5, 4, 3, seed=6, dtype=torch.float32)
+    module = judge.call(mod.TwoLayerPytorch, 5, 4, 3)
+    module.load_state_dict({WANT_MAP[k]: v for k, v in params.items()})
+    x = torch.randn(6, 5, generator=torch.Generator().manual_seed(7))
+    labels = torch.tensor([0, 1, 2, 2, 1, 0])
+    lr = 0.3
+    leaves = [params[k].clone().requires_grad_(True) for k in KEYS]
+    loss = l2(reference(x, *leaves), labels)
+    grads = torch.autograd.grad(loss, leaves)
+    got_loss = judge.call(mod.sgd_step, module, x, labels, lr)
+    judge.close("the loss sgd_step returned", got_loss, loss.detach(), compare_dtype=False)
+    state = module.state_dict()
+    for key, grad in zip(KEYS, grads):
+        judge.close(
+            f"{WANT_MAP[key]} after sgd_step",
+            state[WANT_MAP[key]],
+            params[key] - lr * grad,
+            diagnoses={
+                "the parameters did not move: call optimizer.step() after loss.backward().": params[key],
+                "the step used the wrong learning rate.": lambda g=grad, k=key: params[k] - g,
+            },
+            rtol=1e-5,
+            atol=1e-6,
+        )

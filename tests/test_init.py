@@ -1,0 +1,111 @@
+"""Kata 6: init_params."""
+
+import math
+
+import torch
+
+import judge
+
+mod = judge.load("init")
+KEYS = {"W1", "b1", "W2", "b2"}
+
+
+def make(inp, hidden, out, seed=0):
+    torch.manual_seed(seed)
+    params = judge.call(mod.init_params, inp, hidden, out)
+    if not isinstance(params, dict):
+        raise judge.fail(f"init_params returned a {type(params).__name__}; expected a dict of four tensors.")
+    judge.value("the keys of init_params(...)", set(params), KEYS, "Name them W1, b1, W2 and b2.")
+    return params
+
+
+def check_shapes(params, inp, hidden, out):
+    want = {"W1": (hidden, inp), "b1": (hidden,), "W2": (out, hidden), "b2": (out,)}
+    for key, shape in want.items():
+        got = judge.tensor(key, params[key])
+        if tuple(got.shape) != shape:
+            flipped = (
+                " Weights are (out, in), one row per output unit, like nn.Linear.weight."
+                if (tuple(got.shape) == shape[::-1])
+                else ""
+            )
+            raise judge.fail(
+                f"init_params({inp}, {hidden}, {out}) gave {key} of shape "
+                f"{tuple(got.shape)}; expected {shape}.{flipped}"
+            )
+        if got.dtype != torch.get_default_dtype():
+            raise judge.fail(
+                f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}."
+            )
+
+
+def check_std(key, W, fan, want):
+    got = W.std().item()
+    if abs(got / want - 1) < 0.04:
+        return
+    causes = {
+        f"the variance 2/{fan} was used as the standard deviation; take its square root.": 2 / fan,
+        f"std is sqrt(1/{fan}): the factor 2 is missing.": math.sqrt(1 / fan),
+        "the weights are N(0, 1): multiply torch.randn(...) by the standard deviation.": 1.0,
+        "torch.rand draws uniformly from [0, 1); use torch.randn for a normal distribution.": math.sqrt(
+            1 / 12
+        ),
+    }
+    cause = next((text for text, s in causes.items() if abs(got / s - 1) < 0.04), "")
+    raise judge.fail(
+        f"{key} has standard deviation {got:.4f}; expected {want:.4f} = sqrt(2 / {fan})."
+        + (f"\n  Likely cause: {cause}" if cause else "")
+    )
+
+
+def test_keys_shapes_and_zero_biases():
+    params = make(7, 5, 3)
+    check_shapes(params, 7, 5, 3)
+    for key in ("b1", "b2"):
+        if params[key].any():
+            raise judge.fail(f"{key} is not all zeros (it holds {params[key].tolist()}); biases start at 0.")
+
+
+def test_the_tutorial_check():
+    params = make(100, 50, 40)
+    check_shapes(params, 100, 50, 40)
+    check_std("W1", params["W1"], "inp_dim = 100", 0.1414213562373095)
+    check_std("W2", params["W2"], "(hidden_dim + out_dim) = 90", 0.14907119849998599)
+
+
+def test_he_and_xavier_scales_on_large_layers():
+    params = make(400, 300, 200, seed=1)
+    check_std("W1", params["W1"], 400, math.sqrt(2 / 400))
+    check_std("W2", params["W2"], "(300 + 200)", math.sqrt(2 / 500))
+    if abs(params["W2"].std().item() / math.sqrt(2 / 300) - 1) < 0.02:
+        raise judge.fail(
+            "W2 uses the He scale sqrt(2 / hidden_dim); it needs sqrt(2 / (hidden_dim + out_dim))."
+        )
+
+
+def test_weights_are_normal_with_mean_zero():
+    params = make(500, 400, 10, seed=2)
+    for key in ("W1", "W2"):
+        W = params[key]
+        mean, std = W.mean().item(), W.std().item()
+        if abs(mean) > 0.05 * std:
+            raise judge.fail(f"{key} has mean {mean:.4f}; weights are centred on 0 (mean 0, sign random).")
+        inside = ((W - mean).abs() < std).double().mean().item()  # 68.3 % for a normal, 57.7 % uniform
+        if abs(inside - 0.683) > 0.02:
+            raise judge.fail(
+                f"{inside:.1%} of {key} lies within one standard deviation; a normal distribution has 68.3 %. "
+                "Draw the weights with torch.randn."
+            )
+
+
+def test_repeatable_under_manual_seed_and_different_across_seeds():
+    first, again, other = make(20, 10, 5, seed=3), make(20, 10, 5, seed=3), make(20, 10, 5, seed=4)
+    for key in ("W1", "W2"):
+        if not torch.equal(first[key], again[key]):
+            raise judge.fail(
+                f"{key} differs between two calls after torch.manual_seed(3): use torch's generator."
+            )
+        if torch.equal(first[key], other[key]):
+            raise judge.fail(f"{key} is the same under two different seeds: draw it at random.")
+    if torch.equal(first["W1"][0], first["W1"][1]):
+        raise judge.fail("the rows of W1 are all equal: each hidden unit needs its own random weights.")

@@ -1,0 +1,156 @@
+"""Kata 7: TwoLayerNet (uses your katas 1, 2, 3 and 6)."""
+
+import judge
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+mod = judge.load("model")
+KEYS = ("W1", "b1", "W2", "b2")
+
+
+def reference(x, W1, b1, W2, b2):
+    hidden = (x @ W1.T + b1).clamp(min=0)
+    return torch.sigmoid(hidden @ W2.T + b2)
+
+
+def build(inp, hidden, out, params=None):
+    net = judge.call(mod.TwoLayerNet, inp, hidden, out)
+    if not isinstance(getattr(net, "params", None), dict) or set(net.params) != set(KEYS):
+        raise judge.fail(f"TwoLayerNet(...).params should be a dict with keys {set(KEYS)}.")
+    if params is not None:
+        net.params = dict(params)
+    return net
+
+
+def forward_diagnoses(x, p):
+    affine1 = x @ p["W1"].T + p["b1"]
+    return {
+        "the ReLU is missing between the two affine layers.": lambda: torch.sigmoid(
+            affine1 @ p["W2"].T + p["b2"]
+        ),
+        "the sigmoid at the end is missing.": lambda: affine1.clamp(min=0) @ p["W2"].T + p["b2"],
+        "the ReLU is applied after the second affine layer instead of the first.": lambda: torch.sigmoid(
+            (affine1 @ p["W2"].T + p["b2"]).clamp(min=0)
+        ),
+    }
+
+
+def backward_diagnoses(want):
+    swapped = {"W1": "W2", "W2": "W1", "b1": "b2", "b2": "b1"}
+    return {
+        key: {
+            f"grads['{key}'] holds the gradient of {swapped[key]}: the keys are swapped.": want[swapped[key]],
+            f"grads['{key}'] is the transpose of the right gradient.": lambda k=key: want[k].T,
+        }
+        for key in KEYS
+    }
+
+
+def check(x, params, dout, rtol=1e-5, atol=1e-6):
+    hidden, inp = params["W1"].shape
+    net = build(inp, hidden, params["W2"].shape[0], params)
+    kept = {key: (param, param.clone()) for key, param in params.items()}
+    saved_x, saved_dout = x.clone(), dout.clone()
+    out, cache = judge.unpack(judge.call(net.forward, x), ("out", "cache"))
+    want_out = reference(x.double(), *(params[k].double() for k in KEYS)).to(x.dtype)
+    judge.close("out", out, want_out, forward_diagnoses(x, params), rtol=rtol, atol=atol)
+    judge.call(net.backward, dout, cache)
+    want = dict(
+        zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout))
+    )
+    diagnoses = backward_diagnoses(want)
+    grads = getattr(net, "grads", None)
+    if not isinstance(grads, dict) or set(grads) != set(KEYS):
+        got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
+        raise judge.fail(f"after backward, net.grads should have the keys W1, b1, W2, b2; it has {got}.")
+    for key in KEYS:
+        judge.close(
+            f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol
+        )
+    for key, (original, copy) in kept.items():
+        if net.params[key] is not original or not torch.equal(original, copy):
+            raise judge.fail(
+                f"backward changed params['{key}']. backward only fills net.grads; the update is kata 8's job."
+            )
+    judge.unchanged("x", saved_x, x)
+    judge.unchanged("dout", saved_dout, dout)
+
+
+def test_init_follows_the_tutorial():
+    torch.manual_seed(0)
+    net = build(100, 50, 40)
+    for key, shape, std in (("W1", (50, 100), 0.1414213562373095), ("W2", (40, 50), 0.14907119849998599)):
+        judge.tensor(f"params['{key}']", net.params[key], shape=shape)
+        got = net.params[key].std().item()
+        if abs(got - std) / std > 7e-2:
+            raise judge.fail(
+                f"params['{key}'] has std {got:.4f}; expected {std:.4f}. Use init_params (kata 6)."
+            )
+    for key in ("b1", "b2"):
+        if net.params[key].any():
+            raise judge.fail(f"params['{key}'] should start at zero.")
+    grads = getattr(net, "grads", None)
+    if not isinstance(grads, dict) or set(grads) != set(KEYS):
+        raise judge.fail("a new TwoLayerNet should have .grads with the keys W1, b1, W2, b2 (zeros).")
+    for key in KEYS:
+        judge.tensor(f"grads['{key}']", grads[key], shape=tuple(net.params[key].shape))
+
+
+def tutorial_params(inp=100, hidden=50, out=40):
+    shapes = {"W1": (hidden, inp), "b1": (hidden,), "W2": (out, hidden), "b2": (out,)}
+    return {key: judge.linspace(shape, -2.0, 2.0) for key, shape in shapes.items()}
+
+
+def test_forward_and_backward_on_the_tutorial_inputs():
+    x = judge.linspace((5, 100), -2.0, 2.0)
+    dout = judge.linspace((5, 40), -2.0, 2.0)
+    check(x, tutorial_params(), dout, rtol=1e-4, atol=1e-5)
+
+
+@given(
+    n=st.integers(1, 4),
+    inp=st.integers(1, 5),
+    hidden=st.integers(1, 5),
+    out=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+@example(n=2, inp=3, hidden=3, out=3, seed=0)  # all square: swapped gradients keep their shapes
+@example(n=1, inp=4, hidden=3, out=2, seed=1)
+def test_any_size_matches_autograd(n, inp, hidden, out, seed):
+    g = torch.Generator().manual_seed(seed)
+    shapes = {"W1": (hidden, inp), "b1": (hidden,), "W2": (out, hidden), "b2": (out,)}
+    params = {key: judge.rand(*shape, generator=g) for key, shape in shapes.items()}
+    check(judge.rand(n, inp, generator=g), params, judge.rand(n, out, generator=g))
+
+
+def test_backward_uses_the_cache_it_is_given():
+    # Two forwards, then backward with the first cache: the gradients must be the first batch's.
+    g = torch.Generator().manual_seed(9)
+    shapes = {"W1": (4, 3), "b1": (4,), "W2": (2, 4), "b2": (2,)}
+    params = {key: judge.rand(*shape, generator=g) for key, shape in shapes.items()}
+    net = build(3, 4, 2, params)
+    x1, x2, dout = judge.rand(5, 3, generator=g), judge.rand(5, 3, generator=g), judge.rand(5, 2, generator=g)
+    _, cache1 = judge.call(net.forward, x1)
+    judge.call(net.forward, x2)
+    judge.call(net.backward, dout, cache1)
+    want = judge.autograd(lambda *p: reference(x1, *p), [params[k] for k in KEYS], dout)
+    for key, expected in zip(KEYS, want):
+        judge.close(
+            f"grads['{key}'] (after forward(x1), forward(x2), backward(dout, cache of x1))",
+            net.grads[key],
+            expected,
+        )
+
+
+def test_grads_match_central_differences_of_your_forward():
+    g = torch.Generator().manual_seed(10)
+    shapes = {"W1": (3, 2), "b1": (3,), "W2": (2, 3), "b2": (2,)}
+    params = {key: judge.rand(*shape, generator=g) for key, shape in shapes.items()}
+    net = build(2, 3, 2, params)
+    x, dout = judge.rand(4, 2, generator=g), judge.rand(4, 2, generator=g)
+    _, cache = judge.call(net.forward, x)
+    judge.call(net.backward, dout, cache)
+    for key in KEYS:
+        numeric = judge.numerical_grad(lambda: net.forward(x)[0], net.params[key], dout)
+        judge.close(f"grads['{key}']", net.grads[key], numeric, rtol=1e-5, atol=1e-6)

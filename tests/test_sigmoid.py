@@ -1,0 +1,66 @@
+"""Kata 3: sigmoid_forward and sigmoid_backward."""
+
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import judge
+
+mod = judge.load("sigmoid")
+
+
+def diagnoses(x, z, dout):
+    return {
+        "forward": {
+            "the sign in the exponent is flipped: sigma(x) = 1 / (1 + exp(-x)).": lambda: (
+                1 / (1 + torch.exp(x))
+            ),
+            "out is exp(-x) without the 1 / (1 + ...).": lambda: torch.exp(-x),
+        },
+        "backward": {
+            "the derivative was applied to the input x instead of the output z: "
+            "dx = dout * z * (1 - z) with z = sigma(x), the value forward returned.": dout * x * (1 - x),
+            "dx is missing the upstream gradient: multiply by dout.": z * (1 - z),
+            "dx uses z^2 instead of z (1 - z).": dout * z * z,
+            "dx is dout * (1 - z): the factor z is missing.": dout * (1 - z),
+        },
+    }
+
+
+def check(x, dout, rtol=1e-5, atol=1e-6):
+    saved_x, saved_dout = x.clone(), dout.clone()
+    z = torch.sigmoid(x.double()).to(x.dtype)
+    what = diagnoses(x, z, dout)
+    out, cache = judge.unpack(judge.call(mod.sigmoid_forward, x), ("out", "cache"))
+    overflow = "exp() overflowed to inf for a large |x|: use exp(-|x|) and pick the formula per sign."
+    judge.close("out", out, z, what["forward"], rtol=rtol, atol=atol, nonfinite=overflow)
+    judge.unchanged("x", saved_x, x)
+    dx = judge.call(mod.sigmoid_backward, dout, cache)
+    (want,) = judge.autograd(torch.sigmoid, (x,), dout)
+    judge.close("dx", dx, want.to(x.dtype), what["backward"], rtol=rtol, atol=atol)
+    judge.unchanged("dout", saved_dout, dout)
+
+
+def test_on_the_tutorial_inputs():
+    check(judge.linspace((5, 10)), judge.linspace((5, 10)), rtol=1e-4, atol=1e-6)
+
+
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), seed=st.integers(0, 2**16))
+@example(shape=[1], seed=0)
+def test_any_shape_matches_autograd(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    check(3 * judge.rand(*shape, generator=g), judge.rand(*shape, generator=g))
+
+
+def test_large_inputs_give_no_nan_or_inf():
+    # float32 overflows exp() above ~88: a formula that divides inf by inf returns NaN.
+    x = torch.tensor([[-1e4, -1000.0, -100.0, -89.0, 0.0], [89.0, 100.0, 1000.0, 1e4, 50.0]])
+    check(x, torch.ones_like(x), rtol=1e-4, atol=1e-6)
+
+
+def test_backward_matches_central_differences_of_your_forward():
+    g = torch.Generator().manual_seed(6)
+    x, dout = 2 * judge.rand(3, 4, generator=g), judge.rand(3, 4, generator=g)
+    _, cache = judge.call(mod.sigmoid_forward, x)
+    dx = judge.call(mod.sigmoid_backward, dout, cache)
+    judge.close("dx", dx, judge.numerical_grad(lambda: mod.sigmoid_forward(x)[0], x, dout))

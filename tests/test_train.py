@@ -1,0 +1,222 @@
+"""Kata 8: flatten_images and train_model (uses your katas 4, 5 and 7)."""
+
+import math
+
+import judge
+import torch
+
+mod = judge.load("train")
+KEYS = ("W1", "b1", "W2", "b2")
+
+
+# ---------------------------------------------------------------------------------------------
+# flatten_images
+
+
+def check_flatten(images):
+    saved = images.clone()
+    n = images.shape[0]
+    got = judge.call(mod.flatten_images, images)
+    pixels = images[0].numel()
+    judge.tensor("the flat images", got, shape=(n, pixels))
+    if not got.is_floating_point():
+        raise judge.fail(f"flatten_images returned {got.dtype}; expected floating point (use .float()).")
+    want = torch.stack([torch.tensor([float(v) for v in img.flatten().tolist()]) for img in images])
+    judge.close(
+        "the flat images",
+        got,
+        want,
+        compare_dtype=False,
+        diagnoses={
+            "the pixels are in column-major order (transposed): keep row-major, pixel (r, c) -> r * width + c.": lambda: (
+                images.transpose(-1, -2).reshape(n, -1).float()
+            ),
+        },
+    )
+    judge.unchanged("images", saved, images)
+
+
+def test_flatten_mnist_shaped_uint8_images():
+    g = torch.Generator().manual_seed(11)
+    check_flatten(torch.randint(0, 256, (3, 28, 28), generator=g, dtype=torch.uint8))
+
+
+def test_flatten_any_size_with_a_channel_dimension_and_a_batch_of_one():
+    g = torch.Generator().manual_seed(12)
+    check_flatten(torch.rand(4, 1, 5, 7, generator=g))
+    check_flatten(torch.rand(1, 6, 3, generator=g))
+
+
+# ---------------------------------------------------------------------------------------------
+# train_model, watched through a model that records everything it is asked to do
+
+
+class SpyNet:
+    """The two-layer net written with torch ops, recording every forward, backward and update."""
+
+    def __init__(self, inp, hidden, out, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        shapes = {"W1": (hidden, inp), "b1": (hidden,), "W2": (out, hidden), "b2": (out,)}
+        self.params = {
+            key: 0.5 * torch.randn(*shape, generator=g, dtype=torch.float64) for key, shape in shapes.items()
+        }
+        self.grads = {key: torch.zeros_like(p) for key, p in self.params.items()}
+        self.batches = []  # per backward: (rows of x, out, dout, params before the step, grads)
+
+    def _out(self, x, p):
+        return torch.sigmoid(torch.relu(x @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"])
+
+    def forward(self, x):
+        p = {key: value.clone() for key, value in self.params.items()}
+        out = self._out(x, p)
+        return out, (x.clone(), out.clone(), p)
+
+    def backward(self, dout, cache):
+        x, out, p = cache
+        grads = judge.autograd(lambda *q: self._out(x, dict(zip(KEYS, q))), [p[k] for k in KEYS], dout)
+        self.grads = dict(zip(KEYS, grads))
+        self.batches.append((x, out, dout.clone(), p, {k: g.clone() for k, g in self.grads.items()}))
+
+
+def make_data(n, inp=3, classes=3, seed=0):
+    """Rows whose first column is the row's id, so the spy can tell which rows a batch held."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, inp, generator=g, dtype=torch.float64)
+    x[:, 0] = torch.arange(n, dtype=torch.float64) / n
+    return x, torch.randint(0, classes, (n,), generator=g)
+
+
+def train(net, n=20, n_epochs=2, learning_rate=0.1, batch_size=6, seed=0):
+    x, labels = make_data(n, seed=seed)
+    vx, vlabels = make_data(7, seed=seed + 1)
+    torch.manual_seed(seed)
+    args = (net, x, labels, vx, vlabels, n_epochs, learning_rate, batch_size)
+    history = judge.call(mod.train_model, *args)
+    return history, x, labels, vx, vlabels
+
+
+def test_every_row_once_per_epoch_in_batches_of_batch_size():
+    net = SpyNet(3, 4, 3)
+    n, n_epochs, batch_size = 20, 3, 6
+    train(net, n=n, n_epochs=n_epochs, batch_size=batch_size)
+    per_epoch = math.ceil(n / batch_size)
+    judge.value(
+        f"model.backward calls for {n} rows, batch_size={batch_size}, n_epochs={n_epochs}",
+        len(net.batches),
+        n_epochs * per_epoch,
+        f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs.",
+    )
+    for epoch in range(n_epochs):
+        batches = net.batches[epoch * per_epoch : (epoch + 1) * per_epoch]
+        sizes = sorted((len(b[0]) for b in batches), reverse=True)
+        judge.value(f"the batch sizes in epoch {epoch + 1}", sizes, [6, 6, 6, 2])
+        rows = sorted(round(float(v) * n) for b in batches for v in b[0][:, 0])
+        judge.value(
+            f"the rows used in epoch {epoch + 1}", rows, list(range(n)), "Each row exactly once per epoch."
+        )
+
+
+def test_each_step_moves_the_parameters_against_the_gradient_by_the_learning_rate():
+    net = SpyNet(3, 4, 3, seed=1)
+    learning_rate = 0.37
+    train(net, n=12, n_epochs=2, learning_rate=learning_rate, batch_size=5)
+    after = [b[3] for b in net.batches[1:]] + [net.params]
+    for step, (batch, params_after) in enumerate(zip(net.batches, after), start=1):
+        before, grads = batch[3], batch[4]
+        for key in KEYS:
+            expected = before[key] - learning_rate * grads[key]
+            judge.close(
+                f"params['{key}'] after update {step}",
+                params_after[key],
+                expected,
+                diagnoses={
+                    "the parameters never change: subtract learning_rate * grads[key] from each one.": before[
+                        key
+                    ],
+                    "the step goes up the gradient (+): subtract it to go downhill.": before[key]
+                    + learning_rate * grads[key],
+                    "the learning rate is ignored: the step is the bare gradient.": before[key] - grads[key],
+                },
+            )
+
+
+def test_the_gradient_comes_from_l2_loss_of_the_batch():
+    net = SpyNet(3, 4, 3, seed=2)
+    _, x, labels, _, _ = train(net, n=10, n_epochs=1, batch_size=4)
+    for x_batch, out, dout, _, _ in net.batches:
+        rows = (x_batch[:, 0] * 10).round().long()
+        onehot = torch.nn.functional.one_hot(labels[rows], 3).double()
+        judge.close(
+            "the dout passed to model.backward",
+            dout,
+            2 * (out - onehot) / len(rows),
+            diagnoses={
+                "model.backward was given the loss' gradient for the wrong labels: slice labels with the same rows as x.": lambda: (
+                    2 * (out - torch.nn.functional.one_hot(labels[: len(rows)], 3).double()) / len(rows)
+                ),
+            },
+        )
+
+
+def test_the_history_has_one_entry_per_epoch():
+    net = SpyNet(3, 4, 3, seed=3)
+    n_epochs = 3
+    history, x, labels, vx, vlabels = train(net, n=12, n_epochs=n_epochs, batch_size=4)
+    if not isinstance(history, dict):
+        raise judge.fail(f"train_model returned a {type(history).__name__}; expected the history dict.")
+    judge.value(
+        "the keys of the history", set(history), {"train_loss", "train_accuracy", "validation_accuracy"}
+    )
+    for key, values in history.items():
+        judge.value(f"len(history['{key}'])", len(values) if isinstance(values, list) else values, n_epochs)
+        if not all(isinstance(v, float) for v in values):
+            raise judge.fail(
+                f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}."
+            )
+    per_epoch = 3
+    starts = [net.batches[e * per_epoch][3] for e in range(1, n_epochs)] + [net.params]
+    for epoch, params in enumerate(starts):
+        losses = []
+        for x_batch, out, _, _, _ in net.batches[epoch * per_epoch : (epoch + 1) * per_epoch]:
+            rows = (x_batch[:, 0] * 12).round().long()
+            onehot = torch.nn.functional.one_hot(labels[rows], 3).double()
+            losses.append(((out - onehot) ** 2).sum().item() / len(rows))
+        want_loss = sum(losses) / len(losses)
+        if abs(history["train_loss"][epoch] - want_loss) > 1e-6:
+            raise judge.fail(
+                f"history['train_loss'][{epoch}] is {history['train_loss'][epoch]:.6f}; the mean of that "
+                f"epoch's batch losses is {want_loss:.6f}."
+            )
+        for key, data, target in (("train_accuracy", x, labels), ("validation_accuracy", vx, vlabels)):
+            want = (net._out(data, params).argmax(-1) == target).double().mean().item()
+            if abs(history[key][epoch] - want) > 1e-6:
+                raise judge.fail(
+                    f"history['{key}'][{epoch}] is {history[key][epoch]:.4f}; the accuracy after epoch "
+                    f"{epoch + 1} is {want:.4f}. Measure it after the epoch's updates, on the whole set."
+                )
+
+
+def blobs(n, classes=3, dim=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centres = 3 * torch.randn(classes, dim, generator=torch.Generator().manual_seed(99))
+    labels = torch.randint(0, classes, (n,), generator=g)
+    return centres[labels] + torch.randn(n, dim, generator=g), labels
+
+
+def test_your_network_learns_separable_data():
+    net_mod = judge.load("model")
+    x, labels = blobs(300)
+    vx, vlabels = blobs(150, seed=1)
+    torch.manual_seed(0)
+    net = judge.call(net_mod.TwoLayerNet, 10, 16, 3)
+    history = judge.call(mod.train_model, net, x, labels, vx, vlabels, 15, 0.5, 16)
+    loss, acc = history["train_loss"], history["validation_accuracy"]
+    if not loss[-1] < 0.5 * loss[0]:
+        raise judge.fail(
+            f"the training loss went from {loss[0]:.4f} to {loss[-1]:.4f} in 15 epochs; it should fall "
+            "to less than half. Check the update: params[key] -= learning_rate * grads[key]."
+        )
+    if not acc[-1] >= 0.9:
+        raise judge.fail(
+            f"validation accuracy after 15 epochs is {acc[-1]:.1%} on easy data; expected at least 90 %."
+        )

@@ -1,0 +1,133 @@
+"""MNIST and Fashion-MNIST as tensors, from IDX files on disk or, failing that, torchvision's download.
+
+    train_images, train_labels, test_images, test_labels = load_dataset("mnist", "data")
+
+Images come back as uint8 (N, 28, 28), labels as int64 (N,). The four IDX files
+(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+t10k-labels-idx1-ubyte, each gzipped or not) are looked for in data_dir and in the folder
+torchvision uses (data_dir/MNIST/raw, data_dir/FashionMNIST/raw). A folder that holds only the
+t10k pair is split in two: the first 80 % for training, the last 20 % as the held-out set (8,000
+and 2,000 for the 10,000 MNIST test digits).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+TRAIN = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+IDX_UBYTE = 0x08
+
+
+class DataUnavailable(Exception):
+    """The data set is neither on disk nor downloadable; the message says what to do."""
+
+
+class Splits(NamedTuple):
+    train_images: Tensor
+    train_labels: Tensor
+    test_images: Tensor
+    test_labels: Tensor
+
+
+def read_idx(path: Path) -> Tensor:
+    """Return the uint8 tensor stored in one IDX file (gzipped when its name ends in .gz)."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != IDX_UBYTE:
+        raise DataUnavailable(f"{path} is not an IDX file of unsigned bytes (bad magic number).")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    count = 1
+    for size in shape:
+        count *= size
+    if len(raw) != header + count:
+        raise DataUnavailable(f"{path} is truncated or corrupt: expected {count} values for shape {shape}.")
+    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(shape)
+
+
+def _find(folder: Path, name: str) -> Path | None:
+    return next((p for p in (folder / name, folder / f"{name}.gz") if p.is_file()), None)
+
+
+def _read_pair(folder: Path, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
+    images, labels = (read_idx(_find(folder, name)) for name in names)  # type: ignore[arg-type]
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataUnavailable(
+            f"{folder}: {names[0]} holds shape {tuple(images.shape)} and {names[1]} shape "
+            f"{tuple(labels.shape)}; expected (N, rows, cols) images and N labels."
+        )
+    return images, labels.long()
+
+
+def _from_disk(folders: list[Path]) -> Splits | None:
+    for folder in folders:
+        if all(_find(folder, name) for name in TRAIN + TEST):
+            return Splits(*_read_pair(folder, TRAIN), *_read_pair(folder, TEST))
+    for folder in folders:
+        if all(_find(folder, name) for name in TEST):
+            images, labels = _read_pair(folder, TEST)
+            cut = len(images) * 4 // 5
+            print(
+                f"only the t10k files are in {folder}: training on its first {cut:,} images, "
+                f"validating on the last {len(images) - cut:,}"
+            )
+            return Splits(images[:cut], labels[:cut], images[cut:], labels[cut:])
+    return None
+
+
+def _download(name: str, data_dir: Path) -> Splits:
+    import torchvision  # only here: importing it takes seconds
+
+    cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
+    train = cls(root=str(data_dir), train=True, download=True)
+    test = cls(root=str(data_dir), train=False, download=True)
+    return Splits(train.data, train.targets.long(), test.data, test.targets.long())
+
+
+def unavailable_message(name: str, data_dir: Path, reason: str) -> str:
+    """The few plain lines that tell a person how to get the data set onto this machine."""
+    files = "  ".join(f"{n}.gz" for n in TRAIN + TEST)
+    return "\n".join(
+        [
+            f"Could not get {FOLDERS[name]}: {reason}",
+            f"Put its four IDX files (gzipped or not) in {data_dir / FOLDERS[name] / 'raw'} or in {data_dir}:",
+            f"  {files}",
+            "Or, without a network:",
+            f"  - Fashion-MNIST: `apt-get install dataset-fashion-mnist`, then use "
+            f"--dataset fashion-mnist --data-dir {DEBIAN_FASHION}",
+            f"  - a folder holding only {TEST[0]}.gz and {TEST[1]}.gz: --data-dir FOLDER trains on "
+            "the first 80 % of those images and validates on the rest",
+        ]
+    )
+
+
+def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> Splits:
+    """Return (train_images, train_labels, test_images, test_labels) of "mnist" or "fashion-mnist".
+
+    Raises DataUnavailable, with a message that says where to put the files, when they are not
+    on disk and cannot be downloaded.
+    """
+    if name not in FOLDERS:
+        raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(FOLDERS)}")
+    data_dir = Path(data_dir)
+    found = _from_disk([data_dir, data_dir / FOLDERS[name] / "raw"])
+    if found is not None:
+        return found
+    if not download:
+        raise DataUnavailable(unavailable_message(name, data_dir, f"its IDX files are not in {data_dir}."))
+    try:
+        return _download(name, data_dir)
+    except Exception as error:  # urllib, socket and torchvision all raise their own kinds
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__  # torchvision's last line is the cause
+        raise DataUnavailable(
+            unavailable_message(name, data_dir, f"the download failed ({reason}).")
+        ) from None
