@@ -140,7 +140,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     text = _message(error) if isinstance(error, judge.KataError) else None
     if isinstance(error, judge.NotStarted):
         # Say it in full once per kata; after that one line is enough.
-        text = str(error) if blame not in _told else str(error).split(". ")[0] + "."
+        text = str(error) if blame not in _told else str(error).split(". ")[0].rstrip(".") + "."
         _told.add(blame)
     own_stub = isinstance(error, judge.NotStarted) and blame == kata.number
     if blame == kata.number and kata.needs and not own_stub:
@@ -154,8 +154,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             )
     if text is not None:
         report.longrepr = text
-    report.user_properties.append(("blame", blame))
-    report.user_properties.append(("not_started", isinstance(error, judge.NotStarted)))
+    verdict = [("blame", blame), ("not_started", isinstance(error, judge.NotStarted))]
+    item.user_properties.extend(verdict)  # junit XML reads them from the item, for nox -s progress
+    report.user_properties = [*report.user_properties, *verdict]
     return report
 
 

@@ -193,9 +193,7 @@ def tensor(name: str, got: Any, like: Tensor | None = None, shape: tuple | None 
         hint = ""
         if got.dim() == 2 and tuple(got.shape) == tuple(reversed(want_shape)):
             hint = " It has the transposed shape: check the order of the matrix product."
-        raise fail(
-            f"{_last_call} returned {name} of shape {tuple(got.shape)}; expected {tuple(want_shape)}.{hint}"
-        )
+        raise fail(f"{_last_call} returned {name} of shape {tuple(got.shape)}; expected {tuple(want_shape)}.{hint}")
     if like is not None and got.dtype != like.dtype:
         raise fail(
             f"{_last_call} returned {name} as {got.dtype}; expected {like.dtype}, the dtype of the input "
@@ -242,8 +240,7 @@ def close(
         cause = diagnose(got, diagnoses)
         if cause:
             raise fail(
-                f"{_last_call} returned {name} of shape {tuple(got.shape)}; "
-                f"expected {tuple(expected.shape)}.{cause}"
+                f"{_last_call} returned {name} of shape {tuple(got.shape)}; expected {tuple(expected.shape)}.{cause}"
             )
     tensor(name, got, like=expected if compare_dtype else None, shape=tuple(expected.shape))
     got64 = got.detach().double().cpu()

@@ -36,9 +36,7 @@ def backward_diagnoses(x, W, dout, dx, dW, db):
             "dW is divided by the batch size N: a weight used by every row adds up its gradients.": dW / n,
             "dW is twice too large.": 2 * dW,
             "dW has the wrong sign.": -dW,
-            "dW comes from the first row of the batch only: sum over all N rows.": lambda: torch.outer(
-                dout[0], x[0]
-            ),
+            "dW comes from the first row of the batch only: sum over all N rows.": lambda: torch.outer(dout[0], x[0]),
         },
         "db": {
             "db is averaged over the batch (mean); it should be summed: every row used the same b.": db / n,

@@ -1,8 +1,9 @@
 """Kata 9: TwoLayerPytorch, KEY_MAP, to_pytorch, autograd_grads and sgd_step (uses katas 4, 6 and 7)."""
 
-import judge
 import torch
 from torch import nn
+
+import judge
 
 mod = judge.load("autograd_bridge")
 KEYS = ("W1", "b1", "W2", "b2")
@@ -44,9 +45,7 @@ def test_the_module_has_the_four_layers_in_order():
     ):
         layer = getattr(module, name, None)
         if not isinstance(layer, kind):
-            raise judge.fail(
-                f"TwoLayerPytorch(6, 5, 4).{name} should be an nn.{kind.__name__}; it is {layer!r}."
-            )
+            raise judge.fail(f"TwoLayerPytorch(6, 5, 4).{name} should be an nn.{kind.__name__}; it is {layer!r}.")
     judge.value(
         "linear_2's (in_features, out_features)",
         (module.linear_2.in_features, module.linear_2.out_features),
@@ -76,9 +75,7 @@ def test_the_module_has_the_four_layers_in_order():
 def test_key_map_names_the_state_dict_entries():
     got = dict(mod.KEY_MAP)
     if not got:
-        raise judge.NotStarted(
-            f"{judge.current().label}: KEY_MAP is still empty; fill it in katas/autograd_bridge.py."
-        )
+        raise judge.NotStarted(f"{judge.current().label}: KEY_MAP is still empty; fill it in katas/autograd_bridge.py.")
     judge.value(
         "KEY_MAP",
         got,
@@ -112,7 +109,8 @@ def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
     got = judge.call(mod.autograd_grads, net, x, labels)
     if not isinstance(got, dict) or set(got) != set(KEYS):
         raise judge.fail(
-            f"autograd_grads returned {type(got).__name__} {sorted(got) if isinstance(got, dict) else ''}; expected a dict with keys W1, b1, W2, b2."
+            f"autograd_grads returned {type(got).__name__} {sorted(got) if isinstance(got, dict) else ''}; "
+            "expected a dict with keys W1, b1, W2, b2."
         )
     leaves = [params[k].clone().requires_grad_(True) for k in KEYS]
     want = torch.autograd.grad(l2(reference(x, *leaves), labels), leaves)
@@ -125,9 +123,7 @@ def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
             )
     for key, grad in grads_before.items():
         if not torch.equal(net.grads[key], grad):
-            raise judge.fail(
-                f"autograd_grads changed net.grads['{key}']; it should only return its gradients."
-            )
+            raise judge.fail(f"autograd_grads changed net.grads['{key}']; it should only return its gradients.")
 
 
 def test_your_backward_agrees_with_autograd():

@@ -34,9 +34,7 @@ def check_shapes(params, inp, hidden, out):
                 f"{tuple(got.shape)}; expected {shape}.{flipped}"
             )
         if got.dtype != torch.get_default_dtype():
-            raise judge.fail(
-                f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}."
-            )
+            raise judge.fail(f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}.")
 
 
 def check_std(key, W, fan, want):
@@ -47,9 +45,7 @@ def check_std(key, W, fan, want):
         f"the variance 2/{fan} was used as the standard deviation; take its square root.": 2 / fan,
         f"std is sqrt(1/{fan}): the factor 2 is missing.": math.sqrt(1 / fan),
         "the weights are N(0, 1): multiply torch.randn(...) by the standard deviation.": 1.0,
-        "torch.rand draws uniformly from [0, 1); use torch.randn for a normal distribution.": math.sqrt(
-            1 / 12
-        ),
+        "torch.rand draws uniformly from [0, 1); use torch.randn for a normal distribution.": math.sqrt(1 / 12),
     }
     cause = next((text for text, s in causes.items() if abs(got / s - 1) < 0.04), "")
     raise judge.fail(
@@ -78,9 +74,7 @@ def test_he_and_xavier_scales_on_large_layers():
     check_std("W1", params["W1"], 400, math.sqrt(2 / 400))
     check_std("W2", params["W2"], "(300 + 200)", math.sqrt(2 / 500))
     if abs(params["W2"].std().item() / math.sqrt(2 / 300) - 1) < 0.02:
-        raise judge.fail(
-            "W2 uses the He scale sqrt(2 / hidden_dim); it needs sqrt(2 / (hidden_dim + out_dim))."
-        )
+        raise judge.fail("W2 uses the He scale sqrt(2 / hidden_dim); it needs sqrt(2 / (hidden_dim + out_dim)).")
 
 
 def test_weights_are_normal_with_mean_zero():
@@ -102,9 +96,7 @@ def test_repeatable_under_manual_seed_and_different_across_seeds():
     first, again, other = make(20, 10, 5, seed=3), make(20, 10, 5, seed=3), make(20, 10, 5, seed=4)
     for key in ("W1", "W2"):
         if not torch.equal(first[key], again[key]):
-            raise judge.fail(
-                f"{key} differs between two calls after torch.manual_seed(3): use torch's generator."
-            )
+            raise judge.fail(f"{key} differs between two calls after torch.manual_seed(3): use torch's generator.")
         if torch.equal(first[key], other[key]):
             raise judge.fail(f"{key} is the same under two different seeds: draw it at random.")
     if torch.equal(first["W1"][0], first["W1"][1]):

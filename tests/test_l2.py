@@ -19,13 +19,9 @@ def diagnoses(y, labels, loss, dy):
     n, c = y.shape
     return {
         "loss": {
-            "the loss is divided by N * C (a mean over every entry); divide by the batch size N only.": (
-                loss / c
-            ),
+            "the loss is divided by N * C (a mean over every entry); divide by the batch size N only.": (loss / c),
             "the loss is not divided by the batch size N.": loss * n,
-            "the loss is the square root of the right one (a norm, not a squared error).": lambda: (
-                loss.sqrt()
-            ),
+            "the loss is the square root of the right one (a norm, not a squared error).": lambda: loss.sqrt(),
         },
         "dy": {
             "dy is divided by N * C; the loss divides by N only.": dy / c,

@@ -1,9 +1,10 @@
 """Kata 7: TwoLayerNet (uses your katas 1, 2, 3 and 6)."""
 
-import judge
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
+
+import judge
 
 mod = judge.load("model")
 KEYS = ("W1", "b1", "W2", "b2")
@@ -26,9 +27,7 @@ def build(inp, hidden, out, params=None):
 def forward_diagnoses(x, p):
     affine1 = x @ p["W1"].T + p["b1"]
     return {
-        "the ReLU is missing between the two affine layers.": lambda: torch.sigmoid(
-            affine1 @ p["W2"].T + p["b2"]
-        ),
+        "the ReLU is missing between the two affine layers.": lambda: torch.sigmoid(affine1 @ p["W2"].T + p["b2"]),
         "the sigmoid at the end is missing.": lambda: affine1.clamp(min=0) @ p["W2"].T + p["b2"],
         "the ReLU is applied after the second affine layer instead of the first.": lambda: torch.sigmoid(
             (affine1 @ p["W2"].T + p["b2"]).clamp(min=0)
@@ -56,18 +55,14 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     want_out = reference(x.double(), *(params[k].double() for k in KEYS)).to(x.dtype)
     judge.close("out", out, want_out, forward_diagnoses(x, params), rtol=rtol, atol=atol)
     judge.call(net.backward, dout, cache)
-    want = dict(
-        zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout))
-    )
+    want = dict(zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout)))
     diagnoses = backward_diagnoses(want)
     grads = getattr(net, "grads", None)
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
         got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
         raise judge.fail(f"after backward, net.grads should have the keys W1, b1, W2, b2; it has {got}.")
     for key in KEYS:
-        judge.close(
-            f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol
-        )
+        judge.close(f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol)
     for key, (original, copy) in kept.items():
         if net.params[key] is not original or not torch.equal(original, copy):
             raise judge.fail(
@@ -84,9 +79,7 @@ def test_init_follows_the_tutorial():
         judge.tensor(f"params['{key}']", net.params[key], shape=shape)
         got = net.params[key].std().item()
         if abs(got - std) / std > 7e-2:
-            raise judge.fail(
-                f"params['{key}'] has std {got:.4f}; expected {std:.4f}. Use init_params (kata 6)."
-            )
+            raise judge.fail(f"params['{key}'] has std {got:.4f}; expected {std:.4f}. Use init_params (kata 6).")
     for key in ("b1", "b2"):
         if net.params[key].any():
             raise judge.fail(f"params['{key}'] should start at zero.")

@@ -13,17 +13,13 @@ def diagnoses(x, dout):
     return {
         "forward": {
             "the output is x itself: negative entries must become 0.": x,
-            "negative entries are kept and positive ones zeroed: the comparison is the wrong way round.": (
-                x * (x < 0)
-            ),
+            "negative entries are kept and positive ones zeroed: the comparison is the wrong way round.": (x * (x < 0)),
             "out is the mask (0 or 1), not the values: multiply x by it.": lambda: (x > 0).to(x.dtype),
         },
         "backward": {
             "the mask is taken from dout instead of the forward input x: "
             "the gradient flows where x > 0, whatever the sign of dout.": dout * (dout > 0),
-            "the gradient at exactly x == 0 passes through (`>=`): at 0 the slope is taken to be 0.": (
-                dout * (x >= 0)
-            ),
+            "the gradient at exactly x == 0 passes through (`>=`): at 0 the slope is taken to be 0.": (dout * (x >= 0)),
             "dx is the mask itself: multiply dout by it.": lambda: (x > 0).to(dout.dtype),
             "dx is dout unchanged: zero it where x <= 0.": dout,
             "the mask is inverted: the gradient must flow where x > 0, not where x <= 0.": dout * (x <= 0),

@@ -12,9 +12,7 @@ mod = judge.load("sigmoid")
 def diagnoses(x, z, dout):
     return {
         "forward": {
-            "the sign in the exponent is flipped: sigma(x) = 1 / (1 + exp(-x)).": lambda: (
-                1 / (1 + torch.exp(x))
-            ),
+            "the sign in the exponent is flipped: sigma(x) = 1 / (1 + exp(-x)).": lambda: 1 / (1 + torch.exp(x)),
             "out is exp(-x) without the 1 / (1 + ...).": lambda: torch.exp(-x),
         },
         "backward": {

@@ -2,8 +2,9 @@
 
 import math
 
-import judge
 import torch
+
+import judge
 
 mod = judge.load("train")
 KEYS = ("W1", "b1", "W2", "b2")
@@ -28,7 +29,7 @@ def check_flatten(images):
         want,
         compare_dtype=False,
         diagnoses={
-            "the pixels are in column-major order (transposed): keep row-major, pixel (r, c) -> r * width + c.": lambda: (
+            "the pixels are in column-major order: keep row-major, pixel (r, c) -> r * width + c.": lambda: (
                 images.transpose(-1, -2).reshape(n, -1).float()
             ),
         },
@@ -111,9 +112,7 @@ def test_every_row_once_per_epoch_in_batches_of_batch_size():
         sizes = sorted((len(b[0]) for b in batches), reverse=True)
         judge.value(f"the batch sizes in epoch {epoch + 1}", sizes, [6, 6, 6, 2])
         rows = sorted(round(float(v) * n) for b in batches for v in b[0][:, 0])
-        judge.value(
-            f"the rows used in epoch {epoch + 1}", rows, list(range(n)), "Each row exactly once per epoch."
-        )
+        judge.value(f"the rows used in epoch {epoch + 1}", rows, list(range(n)), "Each row exactly once per epoch.")
 
 
 def test_each_step_moves_the_parameters_against_the_gradient_by_the_learning_rate():
@@ -130,9 +129,7 @@ def test_each_step_moves_the_parameters_against_the_gradient_by_the_learning_rat
                 params_after[key],
                 expected,
                 diagnoses={
-                    "the parameters never change: subtract learning_rate * grads[key] from each one.": before[
-                        key
-                    ],
+                    "the parameters never change: subtract learning_rate * grads[key] from each one.": before[key],
                     "the step goes up the gradient (+): subtract it to go downhill.": before[key]
                     + learning_rate * grads[key],
                     "the learning rate is ignored: the step is the bare gradient.": before[key] - grads[key],
@@ -142,7 +139,7 @@ def test_each_step_moves_the_parameters_against_the_gradient_by_the_learning_rat
 
 def test_the_gradient_comes_from_l2_loss_of_the_batch():
     net = SpyNet(3, 4, 3, seed=2)
-    _, x, labels, _, _ = train(net, n=10, n_epochs=1, batch_size=4)
+    _, _, labels, _, _ = train(net, n=10, n_epochs=1, batch_size=4)
     for x_batch, out, dout, _, _ in net.batches:
         rows = (x_batch[:, 0] * 10).round().long()
         onehot = torch.nn.functional.one_hot(labels[rows], 3).double()
@@ -151,7 +148,7 @@ def test_the_gradient_comes_from_l2_loss_of_the_batch():
             dout,
             2 * (out - onehot) / len(rows),
             diagnoses={
-                "model.backward was given the loss' gradient for the wrong labels: slice labels with the same rows as x.": lambda: (
+                "model.backward got the gradient for the wrong labels: slice labels with the same rows as x.": (
                     2 * (out - torch.nn.functional.one_hot(labels[: len(rows)], 3).double()) / len(rows)
                 ),
             },
@@ -164,15 +161,11 @@ def test_the_history_has_one_entry_per_epoch():
     history, x, labels, vx, vlabels = train(net, n=12, n_epochs=n_epochs, batch_size=4)
     if not isinstance(history, dict):
         raise judge.fail(f"train_model returned a {type(history).__name__}; expected the history dict.")
-    judge.value(
-        "the keys of the history", set(history), {"train_loss", "train_accuracy", "validation_accuracy"}
-    )
+    judge.value("the keys of the history", set(history), {"train_loss", "train_accuracy", "validation_accuracy"})
     for key, values in history.items():
         judge.value(f"len(history['{key}'])", len(values) if isinstance(values, list) else values, n_epochs)
         if not all(isinstance(v, float) for v in values):
-            raise judge.fail(
-                f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}."
-            )
+            raise judge.fail(f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}.")
     per_epoch = 3
     starts = [net.batches[e * per_epoch][3] for e in range(1, n_epochs)] + [net.params]
     for epoch, params in enumerate(starts):
@@ -217,6 +210,4 @@ def test_your_network_learns_separable_data():
             "to less than half. Check the update: params[key] -= learning_rate * grads[key]."
         )
     if not acc[-1] >= 0.9:
-        raise judge.fail(
-            f"validation accuracy after 15 epochs is {acc[-1]:.1%} on easy data; expected at least 90 %."
-        )
+        raise judge.fail(f"validation accuracy after 15 epochs is {acc[-1]:.1%} on easy data; expected at least 90 %.")

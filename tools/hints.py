@@ -1,0 +1,58 @@
+"""`nox -s hint -- N [LEVEL]`: the hints for kata N, one level at a time, from the manifest."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+from tools.manifest import katas, parse_number
+
+
+def show(argv: list[str]) -> int:
+    if not argv or len(argv) > 2:
+        print("usage: nox -s hint -- N [LEVEL]   (N: " + ", ".join(f"{k.number} {k.name}" for k in katas()) + ")")
+        return 2
+    try:
+        kata = parse_number(argv[0])
+    except ValueError as error:
+        print(error)
+        return 2
+    levels = len(kata.hints)
+    level = argv[1] if len(argv) == 2 else "1"
+    if not level.isdigit() or not 1 <= int(level) <= levels:
+        print(f"{kata.label} has hint levels 1 to {levels}; got {level!r}.")
+        return 2
+    n = int(level)
+    print(f"{kata.label}, hint {n} of {levels}:\n")
+    print(textwrap.fill(kata.hints[n - 1], width=96, initial_indent="  ", subsequent_indent="  "))
+    if n < levels:
+        print(f"\nStill stuck? `nox -s hint -- {kata.number} {n + 1}`")
+    else:
+        print(
+            f"\nThat was the last hint. The docstring of {kata.path()} has the math; the test output says "
+            f"what differs (`nox -s kata-{kata.number}`)."
+        )
+    return 0
+
+
+def check() -> int:
+    """For CI: every kata has at least three hints, and none quotes the reference solution's code."""
+    from tools.stubs import BEGIN, END, SOLUTIONS
+
+    problems = []
+    for kata in katas():
+        if len(kata.hints) < 3:
+            problems.append(f"{kata.label} has {len(kata.hints)} hint(s); it needs at least 3")
+        lines, inside, code = (SOLUTIONS / f"{kata.module}.py").read_text().splitlines(), False, []
+        for line in lines:
+            inside = (inside or bool(BEGIN.match(line))) and not END.match(line)
+            if inside and not BEGIN.match(line) and len(line.strip()) > 24:
+                code.append(line.strip())
+        for hint in kata.hints:
+            problems += [f"{kata.label}: a hint quotes the solution: {c!r}" for c in code if c in hint]
+    print("\n".join(problems) or f"hints: all {len(katas())} katas have 3 or more levels, none quotes the solution.")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(check() if sys.argv[1:] == ["--check"] else show(sys.argv[1:]))

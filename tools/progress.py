@@ -1,0 +1,55 @@
+"""`nox -s progress`: where a learner stands on the nine katas, and what to do next."""
+
+from __future__ import annotations
+
+import sys
+
+from tools import results
+from tools.manifest import katas
+
+
+def status(outcomes: list[results.Outcome], number: int) -> tuple[str, bool]:
+    """(text for the table, done?) for one kata's outcomes."""
+    passed = sum(o.passed for o in outcomes)
+    total = len(outcomes)
+    if total and passed == total:
+        return "done", True
+    failing = [o for o in outcomes if not o.passed]
+    waits = sorted({o.blame for o in failing if o.blame and o.blame != number})
+    behind = f" (waits for kata-{', kata-'.join(map(str, waits))})" if waits else ""
+    if passed == 0 and all(o.not_started for o in failing):
+        return "not started" + behind, False
+    return f"{passed} of {total} tests{behind}", False
+
+
+def bar(done: int, total: int, width: int = 27) -> str:
+    filled = round(width * done / total)
+    return "[" + "#" * filled + "." * (width - filled) + f"] {done} of {total} katas done"
+
+
+def main() -> int:
+    all_katas = katas()
+    outcomes = results.run(all_katas, track="katas", extra=sys.argv[1:])
+    rows, done_count, next_kata = [], 0, None
+    for kata in all_katas:
+        mine = [
+            o for o in outcomes if o.test.startswith(kata.test_file) or f"test_{kata.module}.py" in o.test
+        ]
+        text, done = status(mine, kata.number)
+        done_count += done
+        if not done and next_kata is None:
+            next_kata = kata
+        mark = "x" if done else " "
+        rows.append(f"  [{mark}] kata-{kata.number}  {kata.name:<16} {text}")
+    print("Your katas (katas/):\n")
+    print("\n".join(rows))
+    print("\n" + bar(done_count, len(all_katas)))
+    if next_kata is None:
+        print("\nAll nine done. Train your network on real digits: `nox -s train`.")
+    else:
+        print(f"\nnext: `nox -s kata-{next_kata.number}`, open {next_kata.path()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
