@@ -89,8 +89,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 _timeout_key = pytest.StashKey[float]()
 
 
-class KataTimeout(Exception):
-    pass
+class KataTimeout(BaseException):
+    """Raised inside the running test; a BaseException so that `except Exception` cannot swallow it."""
 
 
 def _interrupt(thread_id: int) -> None:
@@ -105,10 +105,16 @@ def pytest_runtest_call(item: pytest.Item):
     timer.start()
     try:
         return (yield)
-    except KataTimeout:
+    except KataTimeout as error:
         who = f"{judge.CURRENT.label}: " if judge.CURRENT else ""
+        frames = judge._frames_in_track(error)
+        where = (
+            f" It was stopped in {judge._last_call}, at {judge.TRACK}/{Path(frames[-1].filename).name}:{frames[-1].lineno}."
+            if frames
+            else ""
+        )
         raise judge.KataError(
-            f"{who}this test did not finish within {seconds:g} s and was stopped. "
+            f"{who}this test did not finish within {seconds:g} s and was stopped.{where} "
             "The likely cause is an endless loop (a `while` whose condition never changes, an index "
             "that never advances) or training far longer than asked (check that n_epochs and "
             "batch_size are honoured). The other tests go on."
