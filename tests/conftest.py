@@ -108,11 +108,8 @@ def pytest_runtest_call(item: pytest.Item):
     except KataTimeout as error:
         who = f"{judge.CURRENT.label}: " if judge.CURRENT else ""
         frames = judge._frames_in_track(error)
-        where = (
-            f" It was stopped in {judge._last_call}, at {judge.TRACK}/{Path(frames[-1].filename).name}:{frames[-1].lineno}."
-            if frames
-            else ""
-        )
+        at = f"{judge.TRACK}/{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        where = f" It was stopped in {judge._last_call}, at {at}." if frames else ""
         raise judge.KataError(
             f"{who}this test did not finish within {seconds:g} s and was stopped.{where} "
             "The likely cause is an endless loop (a `while` whose condition never changes, an index "
