@@ -1,8 +1,8 @@
 """The menu. `nox -l` lists every session; `nox` alone shows your progress.
 
 All sessions share one environment, .nox/shared (torch is about 5 GB: one copy is plenty).
-It is created on first use and brought up to date whenever pyproject.toml changes; otherwise
-a session starts straight away and installs nothing.
+It is created on first use and brought up to date whenever the dependencies listed in
+pyproject.toml change; otherwise a session starts straight away and installs nothing.
 """
 
 from __future__ import annotations
@@ -28,16 +28,19 @@ nox.options.default_venv_backend = "none"
 
 
 def shared_env(session: nox.Session) -> str:
-    """The shared environment's python, (re)installed only when pyproject.toml has changed."""
-    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == want:
-        return str(PYTHON)
-    if not PYTHON.exists():
-        session.log(f"Creating the shared environment in {ENV} (once; torch takes a few minutes).")
-        session.run(sys.executable, "-m", "venv", str(ENV))
+    """The shared environment's python, (re)installed only when the dependencies in pyproject.toml change."""
     pyproject = nox.project.load_toml(ROOT / "pyproject.toml")
     requirements = [*pyproject["project"]["dependencies"], *nox.project.dependency_groups(pyproject, "dev")]
-    session.run(str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", *requirements)
+    want = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
+    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == want:
+        return str(PYTHON)
+    quiet = ["--quiet"] if PYTHON.exists() else []
+    if not PYTHON.exists():
+        session.log(f"Creating the shared environment {ENV} (once: torch takes a few minutes to download).")
+        session.run(sys.executable, "-m", "venv", str(ENV))
+    else:
+        session.log("The dependencies in pyproject.toml changed: updating the shared environment.")
+    session.run(str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", *quiet, *requirements)
     STAMP.write_text(want)
     return str(PYTHON)
 
@@ -100,6 +103,24 @@ def reset(session: nox.Session) -> None:
     session.run(sys.executable, "-m", "tools.reset", *session.posargs)
 
 
+@nox.session
+def train(session: nox.Session) -> None:
+    """Train your TwoLayerNet on real digits (`-- --help` for the options; `-- --reference` for ours)."""
+    tool(session, "train", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time one epoch: hand-written backward against torch.autograd and the bare matrix products."""
+    tool(session, "bench", *session.posargs)
+
+
+@nox.session
+def bugzoo(session: nox.Session) -> None:
+    """Inject each known mistake into the reference: do the tests catch it, and name it?"""
+    tool(session, "bugzoo", *session.posargs)
+
+
 # -- Sessions for instructors and for this repository's CI --------------------------------------
 
 
@@ -133,7 +154,35 @@ def generated(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """What this repository's CI runs: generated, lint, solutions, stubs."""
-    for check in (generated, lint, solutions, stubs):
+    """What this repository's CI runs: generated, lint, solutions, stubs, bugzoo."""
+    for check in (generated, lint, solutions, stubs, bugzoo):
         session.log(f"--- {check.__name__}: {check.__doc__.splitlines()[0]}")
         check(session)
+
+
+def _requested_sessions(argv: list[str]) -> list[str]:
+    """The session names given with -s/--session/-e on nox's command line (before any `--`)."""
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    names, taking = [], False
+    for arg in argv:
+        if arg in ("-s", "-e", "--session", "--sessions"):
+            taking = True
+        elif arg.startswith(("--session=", "--sessions=")):
+            names += arg.split("=", 1)[1].split(",")
+        elif arg.startswith("-"):
+            taking = False
+        elif taking:
+            names.append(arg)
+    return names
+
+
+# An unknown session (`nox -s kata-12`) gets one line listing the valid ones, not nox's bare "not found".
+_unknown = [name for name in _requested_sessions(sys.argv[1:]) if name not in nox.registry.get()]
+if _unknown:
+    _others = [name for name in nox.registry.get() if not name.startswith(("kata-", "solution-"))]
+    _last = len(katas())
+    print(
+        f"nox: there is no session {_unknown[0]!r}. Choose kata-1 ... kata-{_last}, "
+        f"solution-1 ... solution-{_last}, or {', '.join(_others)}."
+    )
+    sys.exit(2)

@@ -1,0 +1,98 @@
+"""The tooling around the katas: stub generator, reset, hints, progress, manifest."""
+
+import pytest
+
+from tools import hints, progress, reset, stubs
+from tools.manifest import by_number, katas, parse_number
+from tools.results import Outcome
+
+SOURCE = '''def f(x):
+    """Doc."""
+    # >>> kata
+    return x + 1
+    # <<< kata
+
+
+class Net:
+    def forward(self, x):
+        # >>> kata
+        return x
+        # <<< kata
+
+
+TABLE = {
+    # >>> kata: fill
+    "a": 1,
+    # <<< kata
+}
+'''
+
+
+def test_stub_source_replaces_each_region_and_keeps_the_rest():
+    text = stubs.stub_source(SOURCE, "affine")
+    assert 'raise NotImplementedError("kata-1 (affine): f is not written yet; write it in katas/affine.py")' in text
+    assert "Net.forward is not written yet" in text
+    assert "# TODO kata-1 (affine): fill this in (TABLE, katas/affine.py)" in text
+    assert "return x + 1" not in text and '"a": 1' not in text
+    assert '"""Doc."""' in text and "class Net:" in text
+
+
+def test_every_solution_region_becomes_a_stub_and_katas_is_in_step():
+    for name, text in stubs.render().items():
+        assert ">>> kata" not in text and "<<< kata" not in text, name
+    assert stubs.differences() == [], "katas/ differs from what solutions/ generates"
+
+
+def test_parse_number_accepts_numbers_and_names_and_rejects_the_rest():
+    assert parse_number("3").name == "sigmoid"
+    assert parse_number("kata-9").module == "autograd_bridge"
+    assert parse_number("l2").number == 4
+    with pytest.raises(ValueError, match=r"choose one of 1 \(affine\)"):
+        parse_number("12")
+
+
+def test_manifest_needs_point_backwards():
+    for kata in katas():
+        assert all(need < kata.number for need in kata.needs), kata.label
+        assert len(kata.hints) >= 3, kata.label
+
+
+def test_reset_backs_up_the_learners_file(tmp_path, monkeypatch, capsys):
+    root = tmp_path
+    (root / "katas").mkdir()
+    mine = root / "katas" / "relu.py"
+    mine.write_text("my work\n")
+    monkeypatch.setattr(reset, "ROOT", root)
+    monkeypatch.setattr(stubs, "ROOT", root)
+    monkeypatch.setattr(stubs, "BACKUPS", root / ".kata-backups")
+    assert reset.main(["2"]) == 0
+    saved = list((root / ".kata-backups").rglob("relu.py"))
+    assert len(saved) == 1 and saved[0].read_text() == "my work\n"
+    assert "NotImplementedError" in mine.read_text()
+    assert str(saved[0].relative_to(root)) in capsys.readouterr().out
+    assert reset.main(["2"]) == 0  # already pristine: nothing to back up
+    assert len(list((root / ".kata-backups").rglob("relu.py"))) == 1
+    assert reset.main(["0"]) == 2 and reset.main([]) == 2
+
+
+def test_hint_levels_and_bad_input(capsys):
+    assert hints.show(["3", "2"]) == 0
+    assert "hint 2 of 3" in capsys.readouterr().out
+    assert hints.show(["3", "9"]) == 2 and hints.show(["x"]) == 2 and hints.show([]) == 2
+    assert hints.check() == 0
+
+
+def outcome(passed, blame=None, not_started=False):
+    return Outcome("t", passed, blame, not_started, "")
+
+
+def test_progress_status_of_a_kata():
+    assert progress.status([outcome(True), outcome(True)], 4) == ("done", True)
+    assert progress.status([outcome(False, 4, True)] * 3, 4) == ("not started", False)
+    assert progress.status([outcome(True), outcome(False, 4)], 4) == ("1 of 2 tests", False)
+    assert progress.status([outcome(False, 8, True), outcome(False, 7, True)], 8) == (
+        "not started (waits for kata-7)",
+        False,
+    )
+    assert progress.bar(3, 9).endswith("3 of 9 katas done")
+    assert by_number(1).label == "kata-1 (affine)"
