@@ -1,0 +1,42 @@
+"""Time a warm `nox -s kata-N` against plain pytest on the same files, alternating, and print the ratio.
+
+    python tools/warm_run.py [N] [ROUNDS]      (defaults: kata 3, 10 rounds; run it after one `nox -s kata-N`)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.manifest import ROOT, by_number  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    kata = by_number(int(argv[0]) if argv else 3)
+    rounds = int(argv[1]) if len(argv) > 1 else 10
+    python = ROOT / ".nox" / "shared" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    commands = {
+        f"nox -s kata-{kata.number}": [sys.executable, "-m", "nox", "-s", f"kata-{kata.number}"],
+        "python -m pytest": [str(python), "-m", "pytest", "--track", "katas", "-rN", kata.test_file],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, value in medians.items():
+        print(f"{name:<22} median {value:.2f} s over {rounds} runs")
+    nox_time, pytest_time = medians.values()
+    print(f"ratio nox / pytest: {nox_time / pytest_time:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
