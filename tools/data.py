@@ -128,6 +128,4 @@ def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> Spli
     except Exception as error:  # urllib, socket and torchvision all raise their own kinds
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(error).__name__  # torchvision's last line is the cause
-        raise DataUnavailable(
-            unavailable_message(name, data_dir, f"the download failed ({reason}).")
-        ) from None
+        raise DataUnavailable(unavailable_message(name, data_dir, f"the download failed ({reason}).")) from None

@@ -1,0 +1,250 @@
+"""How fast is the hand-written network? One epoch three ways, side by side, on random data.
+
+    python -m tools.bench                      CPU, and CUDA when there is one
+    python -m tools.bench --device cpu --json bench.json
+    python -m tools.bench --quick              a small N, for tests
+
+    hand      the reference solutions.train.train_model(n_epochs=1): shuffle, gather each
+              batch, forward, l2_loss, backward, SGD update, then its end-of-epoch bookkeeping
+              (mean loss, accuracy on all training rows and on the validation rows)
+    autograd  the same net as torch.nn modules (Linear, ReLU, Linear, Sigmoid), the same L2 loss,
+              torch.autograd and torch.optim.SGD, the same initial weights and the same batches
+              in the same order, and the same end-of-epoch bookkeeping
+    matmul    the floor: only the matrix products of that epoch, 5 per batch (2 forward:
+              x W1^T, h W2^T; 3 backward: dz^T h, dz W2, dh^T x) and the 2 forward products of
+              the evaluation, on batches that are already contiguous
+
+All three include the evaluation that train_model does at the end of the epoch: it is part of
+what one call costs. Each figure is the best of --repeat timed runs after one untimed warm-up.
+
+torch runs on one CPU thread unless --threads says otherwise: at hidden 64 the products are too
+small to gain much from splitting, and with two or more threads the timings swing tenfold as
+soon as anything else runs on the machine (the threads wait on each other).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+INPUTS, HIDDEN, CLASSES = 784, 64, 10
+BATCH_SIZES = (16, 256)
+LEARNING_RATE = 0.1
+SEED = 0
+
+
+def make_data(n: int, device: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Random training rows (n, 784) and n // 6 validation rows, labels in 0..9."""
+    generator = torch.Generator().manual_seed(SEED)
+    n_val = max(1, n // 6)
+    x = torch.randn(n + n_val, INPUTS, generator=generator)
+    y = torch.randint(0, CLASSES, (n + n_val,), generator=generator)
+    x, y = x.to(device), y.to(device)
+    return x[:n], y[:n], x[n:], y[n:]
+
+
+def fresh_net(device: str):
+    from solutions import TwoLayerNet
+
+    torch.manual_seed(SEED)
+    net = TwoLayerNet(INPUTS, HIDDEN, CLASSES)
+    net.params = {key: param.to(device) for key, param in net.params.items()}
+    net.grads = {key: grad.to(device) for key, grad in net.grads.items()}
+    return net
+
+
+def hand_epoch(data: tuple, batch_size: int) -> Callable[[], object]:
+    from solutions import train_model
+
+    net = fresh_net(data[0].device.type)
+
+    def run() -> object:
+        torch.manual_seed(SEED + 1)  # the shuffle
+        train_model(net, *data, n_epochs=1, learning_rate=LEARNING_RATE, batch_size=batch_size)
+        return net
+
+    return run
+
+
+class TwoLayerModule(nn.Sequential):
+    def __init__(self) -> None:
+        super().__init__(nn.Linear(INPUTS, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES), nn.Sigmoid())
+
+
+def autograd_epoch(data: tuple, batch_size: int) -> Callable[[], object]:
+    x, y, x_val, y_val = data
+    net = fresh_net(x.device.type)
+    module = TwoLayerModule().to(x.device)
+    with torch.no_grad():
+        for layer, (w, b) in ((module[0], ("W1", "b1")), (module[2], ("W2", "b2"))):
+            layer.weight.copy_(net.params[w])
+            layer.bias.copy_(net.params[b])
+    optimizer = torch.optim.SGD(module.parameters(), lr=LEARNING_RATE)
+
+    def run() -> object:
+        torch.manual_seed(SEED + 1)  # the shuffle: the same batches in the same order as hand
+        order = torch.randperm(len(x), device=x.device)
+        losses = []
+        for start in range(0, len(x), batch_size):
+            rows = order[start : start + batch_size]
+            optimizer.zero_grad()
+            out = module(x[rows])
+            onehot = nn.functional.one_hot(y[rows], CLASSES).to(out.dtype)
+            loss = (out - onehot).pow(2).sum() / len(rows)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())
+        with torch.no_grad():
+            history = {
+                "train_loss": torch.stack(losses).mean().item(),
+                "train_accuracy": (module(x).argmax(-1) == y).float().mean().item(),
+                "validation_accuracy": (module(x_val).argmax(-1) == y_val).float().mean().item(),
+            }
+        return module, history
+
+    return run
+
+
+def matmul_epoch(data: tuple, batch_size: int) -> Callable[[], object]:
+    x, _, x_val, _ = data
+    net = fresh_net(x.device.type)
+    W1, W2 = net.params["W1"], net.params["W2"]
+
+    def run() -> object:
+        for start in range(0, len(x), batch_size):
+            xb = x[start : start + batch_size]
+            h = xb @ W1.T
+            z = h @ W2.T
+            dW2 = z.T @ h
+            dh = z @ W2
+            dW1 = dh.T @ xb
+        for rows in (x, x_val):
+            out = (rows @ W1.T) @ W2.T
+        return dW1, dW2, out
+
+    return run
+
+
+def best_time(make: Callable[[], Callable[[], object]], device: str, repeat: int) -> float:
+    """Best of `repeat` timed runs, each on a fresh set-up (not timed), after one warm-up run."""
+    times = []
+    for i in range(repeat + 1):
+        run = make()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        run()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        if i > 0:
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def max_difference(data: tuple, batch_size: int) -> float:
+    """Largest |hand - autograd| over the parameters after one epoch: both must train the same net."""
+    net = hand_epoch(data, batch_size)()
+    module, _ = autograd_epoch(data, batch_size)()
+    pairs = zip(("W1", "b1", "W2", "b2"), (module[0].weight, module[0].bias, module[2].weight, module[2].bias))
+    return max((net.params[key] - param).abs().max().item() for key, param in pairs)
+
+
+def bench(device: str, n: int, repeat: int) -> list[dict]:
+    data = make_data(n, device)
+    rows = []
+    for batch_size in BATCH_SIZES:
+        seconds = {
+            name: best_time(lambda f=factory, b=batch_size: f(data, b), device, repeat)
+            for name, factory in (("hand", hand_epoch), ("autograd", autograd_epoch), ("matmul", matmul_epoch))
+        }
+        rows.append(
+            {
+                "device": device,
+                "batch_size": batch_size,
+                "n": n,
+                **{f"{name}_s": round(s, 4) for name, s in seconds.items()},
+                **{f"{name}_samples_per_s": round(n / s) for name, s in seconds.items()},
+                "hand_over_autograd": round(seconds["hand"] / seconds["autograd"], 3),
+                "hand_over_matmul": round(seconds["hand"] / seconds["matmul"], 3),
+                "max_param_difference": max_difference(data, batch_size),
+            }
+        )
+    return rows
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def print_table(rows: list[dict]) -> None:
+    print(
+        f"{'device':<6} {'batch':>5} | {'hand s':>7} {'samples/s':>10} | {'autograd s':>10} {'samples/s':>10} | "
+        f"{'matmul s':>8} {'samples/s':>10} | {'hand/autograd':>13} {'hand/matmul':>11}"
+    )
+    for r in rows:
+        print(
+            f"{r['device']:<6} {r['batch_size']:>5} | {r['hand_s']:>7.3f} {r['hand_samples_per_s']:>10,} | "
+            f"{r['autograd_s']:>10.3f} {r['autograd_samples_per_s']:>10,} | "
+            f"{r['matmul_s']:>8.3f} {r['matmul_samples_per_s']:>10,} | "
+            f"{r['hand_over_autograd']:>13.2f} {r['hand_over_matmul']:>11.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all", help="default: all there are")
+    parser.add_argument("--quick", action="store_true", help="N = 2,000 and one timed run: seconds, for tests")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure, the best is kept (3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, see above)")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here")
+    if args.repeat < 1 or args.threads < 1:
+        parser.error("--repeat and --threads must be at least 1")
+    devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
+    devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
+    n, repeat = (2_000, 1) if args.quick else (60_000, args.repeat)
+
+    torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    info = {
+        "torch": torch.__version__,
+        "cpu": cpu_model(),
+        "threads": threads,
+        "cuda": torch.cuda.get_device_name() if "cuda" in devices else None,
+        "n": n,
+        "hidden": HIDDEN,
+        "repeat": repeat,
+        "included": "one epoch incl. shuffle, batch gather, update and train_model's end-of-epoch "
+        "evaluation (accuracy on the n training and n // 6 validation rows); matmul: the products only",
+    }
+    print(
+        f"one epoch of TwoLayerNet(784, {HIDDEN}, 10) on {n:,} random rows (+ {n // 6:,} validation), "
+        f"torch {torch.__version__}, {threads} CPU threads ({info['cpu']})"
+        + (f", {info['cuda']}" if info["cuda"] else "")
+    )
+    rows = [row for device in devices for row in bench(device, n, repeat)]
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps({**info, "results": rows}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

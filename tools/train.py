@@ -1,0 +1,205 @@
+"""Train your TwoLayerNet on MNIST (or Fashion-MNIST) and draw a report of how it learned.
+
+    python -m tools.train                              your katas/, 10 epochs on MNIST in ./data
+    python -m tools.train --reference                  the same with the reference solutions/
+    python -m tools.train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
+    python -m tools.train --data-dir /work/shared/datasets/mnist-t10k    (t10k only: 8,000 + 2,000)
+
+It uses your package's own TwoLayerNet, flatten_images and train_model, one epoch at a time,
+and writes a PNG with the loss and accuracy curves and the validation images the net got wrong.
+Exit status: 0 trained, 1 a kata is not written yet, 2 bad options or no data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from tools.data import DataUnavailable, load_dataset
+
+MEAN, STD = 0.1307, 0.3081
+FASHION_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
+BAR_WIDTH = 30
+MAX_WRONG_SHOWN = 24
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tools.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
+    parser.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
+    parser.add_argument("--lr", type=float, default=0.2, help="SGD learning rate (default 0.2)")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per SGD step (default 16)")
+    parser.add_argument("--seed", type=int, default=0, help="torch.manual_seed (default 0)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where the IDX files are (./data)")
+    parser.add_argument("--reference", action="store_true", help="train solutions/ instead of your katas/")
+    parser.add_argument("--report", type=Path, default=None, help="PNG to write (reports/<dataset>.png)")
+    args = parser.parse_args(argv)
+    for name in ("epochs", "hidden", "batch_size"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.lr <= 0:
+        parser.error("--lr must be positive")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device here; use --device cpu")
+    args.report = args.report or Path("reports") / f"{args.dataset}.png"
+    return args
+
+
+def normalise(package: ModuleType, images: Tensor, device: str) -> Tensor:
+    """(N, 28, 28) uint8 -> (N, 784) float rows, scaled to [0, 1] then standardised."""
+    return ((package.flatten_images(images) / 255 - MEAN) / STD).to(device)
+
+
+def count_batches(model: Any, total: int, label: str) -> None:
+    """Wrap model.backward so that each call (one per batch, whoever wrote train_model) moves a bar."""
+    backward = model.backward
+    done = 0
+    draw = sys.stderr.isatty()
+    step = max(1, total // 100)
+
+    def counting_backward(*args: Any, **kwargs: Any) -> Any:
+        nonlocal done
+        result = backward(*args, **kwargs)
+        done += 1
+        if draw and (done % step == 0 or done == total):
+            filled = BAR_WIDTH * min(done, total) // total
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total}")
+            sys.stderr.flush()
+        return result
+
+    model.backward = counting_backward
+
+
+def clear_bar() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + " " * (BAR_WIDTH + 40) + "\r")
+        sys.stderr.flush()
+
+
+def write_report(
+    path: Path, history: dict[str, list[float]], wrong: list[tuple], n_wrong: int, title: str, names: tuple
+) -> None:
+    """Loss and accuracy curves above a grid of misclassified validation images."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    cols = 8
+    rows = max(1, -(-len(wrong) // cols))
+    fig = plt.figure(figsize=(12, 4.5 + 1.5 * rows), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[4, 1.5 * rows])
+    epochs = range(1, len(history["train_loss"]) + 1)
+
+    loss_ax, acc_ax = top.subplots(1, 2)
+    loss_ax.plot(epochs, history["train_loss"], marker="o")
+    loss_ax.set(title="training loss (L2)", xlabel="epoch", ylabel="loss")
+    acc_ax.plot(epochs, [100 * a for a in history["train_accuracy"]], marker="o", label="train")
+    acc_ax.plot(epochs, [100 * a for a in history["validation_accuracy"]], marker="o", label="validation")
+    acc_ax.set(title="accuracy", xlabel="epoch", ylabel="%")
+    acc_ax.legend()
+    for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+    bottom.suptitle(f"misclassified validation images: {n_wrong:,} in all, the first {len(wrong)} shown")
+    for ax in bottom.subplots(rows, cols, squeeze=False).flat:
+        ax.axis("off")
+    for ax, (image, label, guess) in zip(bottom.axes, wrong):
+        ax.imshow(image, cmap="gray_r")
+        ax.set_title(f"label {names[label]}\nnet {names[guess]}", fontsize=8)
+
+    fig.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def train(args: argparse.Namespace) -> int:
+    package = importlib.import_module("solutions" if args.reference else "katas")
+    splits = load_dataset(args.dataset, args.data_dir)
+    x_train = normalise(package, splits.train_images, args.device)
+    x_val = normalise(package, splits.test_images, args.device)
+    y_train, y_val = splits.train_labels.to(args.device), splits.test_labels.to(args.device)
+
+    torch.manual_seed(args.seed)
+    model = package.TwoLayerNet(x_train.shape[1], args.hidden, 10)
+    if args.device != "cpu":
+        model.params = {key: param.to(args.device) for key, param in model.params.items()}
+        model.grads = {key: grad.to(args.device) for key, grad in model.grads.items()}
+    print(
+        f"training {package.__name__}.TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {args.dataset}: "
+        f"{len(x_train):,} training / {len(x_val):,} validation images, lr {args.lr}, "
+        f"batch {args.batch_size}, {args.device}"
+    )
+
+    history: dict[str, list[float]] = {"train_loss": [], "train_accuracy": [], "validation_accuracy": []}
+    batches = -(-len(x_train) // args.batch_size)
+    width = len(str(args.epochs))
+    for epoch in range(1, args.epochs + 1):
+        count_batches(model, batches, f"epoch {epoch:>{width}}/{args.epochs}")
+        start = time.perf_counter()
+        one = package.train_model(
+            model, x_train, y_train, x_val, y_val, n_epochs=1, learning_rate=args.lr, batch_size=args.batch_size
+        )
+        del model.backward  # back to the class's own method
+        clear_bar()
+        for key in history:
+            history[key].append(one[key][-1])
+        print(
+            f"epoch {epoch:>{width}}/{args.epochs}  loss {one['train_loss'][-1]:.4f}  "
+            f"train acc {100 * one['train_accuracy'][-1]:6.2f} %  "
+            f"validation acc {100 * one['validation_accuracy'][-1]:6.2f} %  ({time.perf_counter() - start:.1f} s)"
+        )
+
+    with torch.no_grad():
+        guesses = model.forward(x_val)[0].argmax(dim=-1).cpu()
+    wrong_rows = (guesses != splits.test_labels).nonzero().flatten()
+    shown = wrong_rows[:MAX_WRONG_SHOWN].tolist()
+    wrong = [(splits.test_images[i], int(splits.test_labels[i]), int(guesses[i])) for i in shown]
+    names = FASHION_NAMES if args.dataset == "fashion-mnist" else tuple(str(d) for d in range(10))
+    final = history["validation_accuracy"][-1]
+    title = (
+        f"{package.__name__}.TwoLayerNet(784, {args.hidden}, 10) on {args.dataset}, {args.epochs} epochs, "
+        f"lr {args.lr}, batch {args.batch_size}: validation accuracy {100 * final:.2f} %"
+    )
+    write_report(args.report, history, wrong, len(wrong_rows), title, names)
+    print(f"report: {args.report}")
+    print(f"final validation accuracy: {100 * final:.2f} %")
+    return 0
+
+
+def unfinished(error: NotImplementedError) -> str:
+    """One line naming the kata to finish: the stub's own message, or where the raise came from."""
+    if str(error):
+        return str(error)
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    return f"{frame.filename}:{frame.lineno} ({frame.name}) raises NotImplementedError: finish that kata first"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return train(args)
+    except NotImplementedError as error:
+        clear_bar()
+        print(f"cannot train yet: {unfinished(error)}", file=sys.stderr)
+        return 1
+    except DataUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
