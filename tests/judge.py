@@ -267,14 +267,14 @@ def close(
     )
 
 
-def unchanged(name: str, before: Tensor, after: Tensor) -> None:
-    """Fail if the learner's code wrote into a tensor it was given."""
+def unchanged(name: str, before: Tensor, after: Tensor, diagnoses: Mapping[str, Any] | None = None) -> None:
+    """Fail if the learner's code wrote into a tensor it was given (naming the write, when a diagnosis matches)."""
     if not torch.equal(before, after):
         changed = int((before != after).sum())
         raise fail(
             f"{_last_call} changed its input {name} in place ({changed} entries differ after the call). "
             "Build new tensors instead of assigning into (or using `+=`, `*=`, `[...] =` on) "
-            "the tensors you are given: the caller still needs them."
+            "the tensors you are given: the caller still needs them." + diagnose(after, diagnoses)
         )
 
 

@@ -39,11 +39,20 @@ def check(out, labels, inp=None):
         "the argmax is over the wrong dimension: the class scores are in the last one (dim=-1).": lambda: (
             (out.argmax(dim=0)[: labels.shape[0]] == labels).float().mean()
         ),
+        "the guesses are the highest scores themselves, not where they are: a row's guess is the index "
+        "(the class) of its highest score.": lambda: (out.max(dim=-1).values == labels).float().mean(),
+    }
+    explain = {
+        r"must match the size of tensor": "the guesses do not have one entry per row: take the argmax over "
+        "the class dimension (the last one), not over the batch."
     }
     model = FixedModel(out)
-    got = judge.call(mod.calculate_accuracy, model, inp, labels)
+    got = judge.call(mod.calculate_accuracy, model, inp, labels, explain=explain)
     if isinstance(got, (float, int)):
-        raise judge.fail(f"calculate_accuracy returned the Python number {got!r}; keep it a 0-dim tensor.")
+        raise judge.fail(
+            f"calculate_accuracy returned the Python number {got!r}; expected a 0-dim tensor.\n  Likely cause: "
+            "`.item()` (or float()) turned the tensor into a plain number: return the tensor itself."
+        )
     judge.tensor("the accuracy", got)
     if got.shape != ():
         raise judge.fail(f"calculate_accuracy returned shape {tuple(got.shape)}; expected a 0-dim tensor.")

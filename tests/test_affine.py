@@ -8,6 +8,15 @@ import judge
 
 mod = judge.load("affine")
 dims = st.integers(min_value=1, max_value=6)
+FORWARD_CRASH = {
+    r"shapes cannot be multiplied": "x (N, c_in) and W (c_out, c_in) do not fit in a matrix product as they are: "
+    "which of the two must be transposed so that c_in meets c_in?"
+}
+BACKWARD_CRASH = {
+    r"shapes cannot be multiplied": "a product in affine_backward has factors whose shapes do not fit: write the "
+    "shape under each factor. dx must come out (N, c_in) and dW (c_out, c_in); the dimension summed away "
+    "(c_out for dx, N for dW) must be the inner one of the product."
+}
 
 
 def reference_forward(x, W, b):
@@ -28,28 +37,30 @@ def backward_diagnoses(x, W, dout, dx, dW, db):
         "dx": {
             "dx is N times too small: the batch mean belongs in the loss, not in the layer.": dx / n,
             "dx used the transposed W: dx = dout W has shape (N, c_in).": lambda: dout @ W.T,
-            "dx has the wrong sign.": -dx,
+            "dx has the wrong sign: the chain rule through this layer only multiplies; no minus sign appears.": -dx,
         },
         "dW": {
             "your dW is the transpose of the right one: dW[j, i] = sum_n dout[n, j] x[n, i] "
             "has W's shape (c_out, c_in).": dW.T,
             "dW is divided by the batch size N: a weight used by every row adds up its gradients.": dW / n,
-            "dW is twice too large.": 2 * dW,
-            "dW has the wrong sign.": -dW,
+            "dW is twice too large: the affine layer has no factor 2 (the loss's square has one).": 2 * dW,
+            "dW has the wrong sign: the chain rule through this layer only multiplies; no minus sign appears.": -dW,
             "dW comes from the first row of the batch only: sum over all N rows.": lambda: torch.outer(dout[0], x[0]),
         },
         "db": {
             "db is averaged over the batch (mean); it should be summed: every row used the same b.": db / n,
             "db is taken from the first row of the batch only; sum over all N rows.": dout[0],
-            "db is summed over the wrong dimension.": lambda: dout.sum(1),
-            "db has the wrong sign.": -db,
+            "db is summed over the wrong dimension: sum over the batch, so that db has the shape of b, (c_out,).": (
+                lambda: dout.sum(1)
+            ),
+            "db has the wrong sign: the chain rule through this layer only multiplies; no minus sign appears.": -db,
         },
     }
 
 
 def check_forward(x, W, b):
     saved = [t.clone() for t in (x, W, b)]
-    out, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b), ("out", "cache"))
+    out, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b, explain=FORWARD_CRASH), ("out", "cache"))
     judge.close("out", out, reference_forward(x, W, b), forward_diagnoses(x, W, b), rtol=1e-4, atol=1e-5)
     for name, before, after in zip(("x", "W", "b"), saved, (x, W, b)):
         judge.unchanged(name, before, after)
@@ -59,7 +70,7 @@ def check_forward(x, W, b):
 def check_backward(x, W, b, dout, rtol=1e-5, atol=1e-6):
     cache = check_forward(x, W, b)
     saved = dout.clone()
-    dx, dW, db = judge.unpack(judge.call(mod.affine_backward, dout, cache), ("dx", "dW", "db"))
+    dx, dW, db = judge.unpack(judge.call(mod.affine_backward, dout, cache, explain=BACKWARD_CRASH), ("dx", "dW", "db"))
     want = judge.autograd(reference_forward, (x, W, b), dout)
     want = [w.to(x.dtype) for w in want]
     diagnoses = backward_diagnoses(x, W, dout, *want)
@@ -95,10 +106,11 @@ def test_backward_matches_central_differences_of_your_forward():
     x, W, b, dout = (judge.rand(*s, generator=g) for s in ((3, 4), (5, 4), (5,), (3, 5)))
     check_forward(x, W, b)
     _, cache = judge.call(mod.affine_forward, x, W, b)
-    grads = judge.unpack(judge.call(mod.affine_backward, dout, cache), ("dx", "dW", "db"))
-    for name, tensor, got in zip(("dx", "dW", "db"), (x, W, b), grads):
-        numeric = judge.numerical_grad(lambda: mod.affine_forward(x, W, b)[0], tensor, dout)
-        judge.close(name, got, numeric, rtol=1e-5, atol=1e-6)
+    grads = judge.unpack(judge.call(mod.affine_backward, dout, cache, explain=BACKWARD_CRASH), ("dx", "dW", "db"))
+    numeric = [judge.numerical_grad(lambda: mod.affine_forward(x, W, b)[0], t, dout) for t in (x, W, b)]
+    diagnoses = backward_diagnoses(x, W, dout, *numeric)
+    for name, got, expected in zip(("dx", "dW", "db"), grads, numeric):
+        judge.close(name, got, expected, diagnoses[name], rtol=1e-5, atol=1e-6)
 
 
 def test_float32_stays_float32():

@@ -8,6 +8,10 @@ import judge
 mod = judge.load("autograd_bridge")
 KEYS = ("W1", "b1", "W2", "b2")
 WANT_MAP = {"W1": "linear_1.weight", "b1": "linear_1.bias", "W2": "linear_2.weight", "b2": "linear_2.bias"}
+LOAD_CRASH = {
+    r"size mismatch": "a tensor went into a layer of another shape: check that KEY_MAP sends each key to its own "
+    "layer, and that the sizes come from the shapes of W1 (hidden_dim, inp_dim) and W2 (out_dim, hidden_dim)."
+}
 
 
 def reference(x, W1, b1, W2, b2):
@@ -76,11 +80,19 @@ def test_key_map_names_the_state_dict_entries():
     got = dict(mod.KEY_MAP)
     if not got:
         raise judge.NotStarted(f"{judge.current().label}: KEY_MAP is still empty; fill it in katas/autograd_bridge.py.")
+    misplaced = [key for key, name in WANT_MAP.items() if got.get(key) != name and got.get(key) in WANT_MAP.values()]
+    cause = (
+        f"\n  Likely cause: KEY_MAP['{misplaced[0]}'] names {got[misplaced[0]]!r}, where another parameter lives: "
+        "W1 and b1 belong to the first layer (linear_1), W2 and b2 to the second; weights go to .weight and "
+        "biases to .bias."
+        if misplaced
+        else ""
+    )
     judge.value(
         "KEY_MAP",
         got,
         WANT_MAP,
-        "Each TwoLayerNet key maps to the TwoLayerPytorch state_dict key holding the same numbers.",
+        "Each TwoLayerNet key maps to the TwoLayerPytorch state_dict key holding the same numbers." + cause,
     )
 
 
@@ -88,15 +100,24 @@ def test_to_pytorch_copies_a_trained_net():
     for dtype in (torch.float64, torch.float32):
         params = random_params(7, 5, 3, seed=1, dtype=dtype)
         net = OracleNet(params)
-        module = judge.call(mod.to_pytorch, net)
+        module = judge.call(mod.to_pytorch, net, explain=LOAD_CRASH)
         if not isinstance(module, nn.Module):
             raise judge.fail(f"to_pytorch returned a {type(module).__name__}; expected a TwoLayerPytorch.")
         state = module.state_dict()
+        if not any(same_values(state.get(name), params[key]) for key, name in WANT_MAP.items()):
+            raise judge.fail(
+                "to_pytorch(net) returned a module that holds none of the net's parameters.\n  Likely cause: "
+                "the module keeps the random values nn.Linear starts with: load the net's tensors into it."
+            )
         for key, name in WANT_MAP.items():
             judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key])
         x = torch.randn(4, 7, generator=torch.Generator().manual_seed(2), dtype=dtype)
         with torch.no_grad():
             judge.close("to_pytorch(net)(x)", module(x), net.forward(x)[0])
+
+
+def same_values(got, want):
+    return isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got.double(), want.double())
 
 
 def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
@@ -117,9 +138,18 @@ def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
     for key, expected in zip(KEYS, want):
         judge.close(f"autograd_grads(...)['{key}']", got[key], expected)
     for key, (original, copy) in originals.items():
-        if net.params[key] is not original or not torch.equal(original, copy) or original.requires_grad:
+        causes = {
+            "net.params still holds the copies you made: put the original dict back when you are done, "
+            "even when something fails (finally).": net.params[key] is not original,
+            "autograd_grads wrote into the net's tensors: leave their values alone.": not torch.equal(original, copy),
+            "autograd_grads switched on requires_grad on the net's own tensors: make detached copies that "
+            "require grad and differentiate with respect to those.": original.requires_grad,
+        }
+        cause = next((text for text, found in causes.items() if found), None)
+        if cause:
             raise judge.fail(
                 f"autograd_grads changed net.params['{key}']; work on detached copies and restore the net."
+                f"\n  Likely cause: {cause}"
             )
     for key, grad in grads_before.items():
         if not torch.equal(net.grads[key], grad):
@@ -160,6 +190,10 @@ def test_sgd_step_matches_the_hand_written_update():
     leaves = [params[k].clone().requires_grad_(True) for k in KEYS]
     loss = l2(reference(x, *leaves), labels)
     grads = torch.autograd.grad(loss, leaves)
+    # Gradients left over from an earlier step, as a previous backward leaves them: the step must not add them.
+    stale = {key: torch.full_like(params[key], 0.5) for key in KEYS}
+    for key, name in WANT_MAP.items():
+        module.get_parameter(name).grad = stale[key].clone()
     got_loss = judge.call(mod.sgd_step, module, x, labels, lr)
     judge.close("the loss sgd_step returned", got_loss, loss.detach(), compare_dtype=False)
     state = module.state_dict()
@@ -171,6 +205,8 @@ def test_sgd_step_matches_the_hand_written_update():
             diagnoses={
                 "the parameters did not move: call optimizer.step() after loss.backward().": params[key],
                 "the step used the wrong learning rate.": lambda g=grad, k=key: params[k] - g,
+                "the step added this batch's gradient to gradients left over from before: zero the "
+                "gradients before loss.backward().": params[key] - lr * (grad + stale[key]),
             },
             rtol=1e-5,
             atol=1e-6,

@@ -25,7 +25,8 @@ def check_shapes(params, inp, hidden, out):
         got = judge.tensor(key, params[key])
         if tuple(got.shape) != shape:
             flipped = (
-                " Weights are (out, in), one row per output unit, like nn.Linear.weight."
+                f"\n  Likely cause: {key} is shaped (in, out); weights are (out, in), one row per output unit, "
+                "like nn.Linear.weight."
                 if (tuple(got.shape) == shape[::-1])
                 else ""
             )
@@ -37,44 +38,65 @@ def check_shapes(params, inp, hidden, out):
             raise judge.fail(f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}.")
 
 
-def check_std(key, W, fan, want):
-    got = W.std().item()
+def check_std(key, W, fan, name, also=None):
+    """W's standard deviation must be sqrt(2 / fan), written sqrt(2 / name); `also`: {cause: wrong std}."""
+    want, got = math.sqrt(2 / fan), W.std().item()
     if abs(got / want - 1) < 0.04:
         return
-    causes = {
-        f"the variance 2/{fan} was used as the standard deviation; take its square root.": 2 / fan,
-        f"std is sqrt(1/{fan}): the factor 2 is missing.": math.sqrt(1 / fan),
-        "the weights are N(0, 1): multiply torch.randn(...) by the standard deviation.": 1.0,
-        "torch.rand draws uniformly from [0, 1); use torch.randn for a normal distribution.": math.sqrt(1 / 12),
-    }
-    cause = next((text for text, s in causes.items() if abs(got / s - 1) < 0.04), "")
+    uniform = "the weights come from torch.rand, uniform in [0, 1): use torch.randn for a normal distribution."
+    causes = [
+        (f"the variance 2 / {name} was used as the standard deviation; take its square root.", 2 / fan),
+        (f"std is sqrt(1 / {name}): the factor 2 is missing.", math.sqrt(1 / fan)),
+        ("the weights are N(0, 1): multiply torch.randn(...) by the standard deviation.", 1.0),
+        (uniform, math.sqrt(1 / 12)),
+        (uniform, want * math.sqrt(1 / 12)),
+        *(also or {}).items(),
+    ]
+    cause = next((text for text, s in causes if abs(got / s - 1) < 0.04), "")
     raise judge.fail(
-        f"{key} has standard deviation {got:.4f}; expected {want:.4f} = sqrt(2 / {fan})."
+        f"{key} has standard deviation {got:.4f}; expected {want:.4f} = sqrt(2 / {name}), {name} = {fan}."
         + (f"\n  Likely cause: {cause}" if cause else "")
     )
+
+
+def check_zero_biases(params):
+    for key in ("b1", "b2"):
+        b = params[key]
+        if b.any():
+            how = "drawn at random" if b.unique().numel() > 1 else f"filled with {b[0].item():g}"
+            raise judge.fail(
+                f"{key} is not all zeros (it holds {b.tolist()}).\n  Likely cause: {key} is {how}; biases "
+                "start at 0 (only the weights need randomness to tell the units apart)."
+            )
+
+
+def scales(inp, hidden, out):
+    """check_std's arguments for W1 and W2, with the scale mistakes specific to each."""
+    fan_out = "W1 is scaled by its fan-out, hidden_dim: He uses the fan-in, inp_dim."
+    he = "W2 uses the He scale sqrt(2 / hidden_dim); Xavier needs sqrt(2 / (hidden_dim + out_dim))."
+    return [
+        ("W1", inp, "inp_dim", {fan_out: math.sqrt(2 / hidden)}),
+        ("W2", hidden + out, "(hidden_dim + out_dim)", {he: math.sqrt(2 / hidden)}),
+    ]
 
 
 def test_keys_shapes_and_zero_biases():
     params = make(7, 5, 3)
     check_shapes(params, 7, 5, 3)
-    for key in ("b1", "b2"):
-        if params[key].any():
-            raise judge.fail(f"{key} is not all zeros (it holds {params[key].tolist()}); biases start at 0.")
+    check_zero_biases(params)
 
 
 def test_the_tutorial_check():
     params = make(100, 50, 40)
     check_shapes(params, 100, 50, 40)
-    check_std("W1", params["W1"], "inp_dim = 100", 0.1414213562373095)
-    check_std("W2", params["W2"], "(hidden_dim + out_dim) = 90", 0.14907119849998599)
+    for key, fan, name, also in scales(100, 50, 40):
+        check_std(key, params[key], fan, name, also)
 
 
 def test_he_and_xavier_scales_on_large_layers():
     params = make(400, 300, 200, seed=1)
-    check_std("W1", params["W1"], 400, math.sqrt(2 / 400))
-    check_std("W2", params["W2"], "(300 + 200)", math.sqrt(2 / 500))
-    if abs(params["W2"].std().item() / math.sqrt(2 / 300) - 1) < 0.02:
-        raise judge.fail("W2 uses the He scale sqrt(2 / hidden_dim); it needs sqrt(2 / (hidden_dim + out_dim)).")
+    for key, fan, name, also in scales(400, 300, 200):
+        check_std(key, params[key], fan, name, also)
 
 
 def test_weights_are_normal_with_mean_zero():
@@ -83,7 +105,11 @@ def test_weights_are_normal_with_mean_zero():
         W = params[key]
         mean, std = W.mean().item(), W.std().item()
         if abs(mean) > 0.05 * std:
-            raise judge.fail(f"{key} has mean {mean:.4f}; weights are centred on 0 (mean 0, sign random).")
+            uniform = "\n  Likely cause: every weight is >= 0: torch.rand draws from [0, 1); use torch.randn."
+            raise judge.fail(
+                f"{key} has mean {mean:.4f}; weights are centred on 0 (mean 0, sign random)."
+                + (uniform if bool((W >= 0).all()) else "")
+            )
         inside = ((W - mean).abs() < std).double().mean().item()  # 68.3 % for a normal, 57.7 % uniform
         if abs(inside - 0.683) > 0.02:
             raise judge.fail(

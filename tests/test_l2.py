@@ -29,7 +29,15 @@ def diagnoses(y, labels, loss, dy):
             "dy has the wrong sign: it is (2 / N) (y - onehot), not (onehot - y).": -dy,
             "dy is not divided by the batch size N.": dy * n,
         },
+        "y": {
+            "l2_loss subtracted the one-hot rows from y in place (`diff = y` makes no copy, and `-=` then "
+            "writes into the caller's y): build the difference as a new tensor.": lambda: y - onehot(y, labels),
+        },
     }
+
+
+def onehot(y, labels):
+    return torch.nn.functional.one_hot(labels, y.shape[1]).to(y.dtype)
 
 
 def check(y, labels, rtol=1e-5, atol=1e-7):
@@ -37,12 +45,18 @@ def check(y, labels, rtol=1e-5, atol=1e-7):
     expected_loss = reference(y.double(), labels).to(y.dtype)
     (expected_dy,) = judge.autograd(lambda t: reference(t, labels), (y,), torch.ones((), dtype=torch.float64))
     expected_dy = expected_dy.to(y.dtype)
-    what = diagnoses(y, labels, expected_loss, expected_dy)
+    what = diagnoses(saved_y, labels, expected_loss, expected_dy)
     explain = {
         r"size of tensor|shape|must match": "the one-hot rows are not as wide as y: use num_classes=y.shape[1], "
         "not the largest label + 1 (a batch can miss the last class)."
     }
     loss, dy = judge.unpack(judge.call(mod.l2_loss, y, labels, explain=explain), ("loss", "dy"))
+    if isinstance(loss, float):
+        raise judge.fail(
+            f"l2_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.\n  Likely cause: "
+            "`.item()` (or float()) turned the loss into a plain number: return the tensor itself; whoever "
+            "records the loss calls .item() there."
+        )
     if isinstance(loss, torch.Tensor) and loss.shape != ():
         raise judge.fail(
             f"l2_loss returned loss of shape {tuple(loss.shape)}; expected a 0-dim tensor, shape (). "
@@ -50,7 +64,7 @@ def check(y, labels, rtol=1e-5, atol=1e-7):
         )
     judge.close("loss", loss, expected_loss, what["loss"], rtol=rtol, atol=atol)
     judge.close("dy", dy, expected_dy, what["dy"], rtol=rtol, atol=atol)
-    judge.unchanged("y", saved_y, y)
+    judge.unchanged("y", saved_y, y, what["y"])
     judge.unchanged("labels", saved_labels, labels)
 
 

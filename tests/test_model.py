@@ -35,12 +35,30 @@ def forward_diagnoses(x, p):
     }
 
 
-def backward_diagnoses(want):
+def skipped(f, x):
+    """f(x) going forward, the identity going backward: a layer whose backward was left out."""
+    return x + (f(x) - x).detach()
+
+
+def backward_diagnoses(x, params, dout, want):
+    def no_backward(sigmoid=torch.sigmoid, relu=torch.relu):
+        def forward(W1, b1, W2, b2):
+            return sigmoid(relu(x.double() @ W1.T + b1) @ W2.T + b2)
+
+        return dict(zip(KEYS, judge.autograd(forward, [params[k] for k in KEYS], dout)))
+
+    no_sigmoid = no_backward(sigmoid=lambda z: skipped(torch.sigmoid, z))
+    no_relu = no_backward(relu=lambda h: skipped(torch.relu, h))
     swapped = {"W1": "W2", "W2": "W1", "b1": "b2", "b2": "b1"}
     return {
         key: {
             f"grads['{key}'] holds the gradient of {swapped[key]}: the keys are swapped.": want[swapped[key]],
             f"grads['{key}'] is the transpose of the right gradient.": lambda k=key: want[k].T,
+            "backward skips the sigmoid: its gradient must go through sigmoid_backward first, "
+            "before the second affine layer.": no_sigmoid[key],
+            "backward skips the ReLU: the gradient reaching the first affine layer must go through "
+            "relu_backward first.": no_relu[key],
+            f"grads['{key}'] is still zero: backward never stored it.": torch.zeros_like(want[key]),
         }
         for key in KEYS
     }
@@ -56,7 +74,7 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     judge.close("out", out, want_out, forward_diagnoses(x, params), rtol=rtol, atol=atol)
     judge.call(net.backward, dout, cache)
     want = dict(zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout)))
-    diagnoses = backward_diagnoses(want)
+    diagnoses = backward_diagnoses(x, params, dout, want)
     grads = getattr(net, "grads", None)
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
         got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
@@ -66,7 +84,8 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     for key, (original, copy) in kept.items():
         if net.params[key] is not original or not torch.equal(original, copy):
             raise judge.fail(
-                f"backward changed params['{key}']. backward only fills net.grads; the update is kata 8's job."
+                f"backward changed params['{key}'].\n  Likely cause: backward also updates the parameters; it "
+                "should only fill net.grads: the update is train_model's job (kata 8)."
             )
     judge.unchanged("x", saved_x, x)
     judge.unchanged("dout", saved_dout, dout)
@@ -88,6 +107,13 @@ def test_init_follows_the_tutorial():
         raise judge.fail("a new TwoLayerNet should have .grads with the keys W1, b1, W2, b2 (zeros).")
     for key in KEYS:
         judge.tensor(f"grads['{key}']", grads[key], shape=tuple(net.params[key].shape))
+        if grads[key].any():
+            same = grads[key] is net.params[key] or torch.equal(grads[key], net.params[key])
+            cause = "start each gradient as zeros of its parameter's shape."
+            raise judge.fail(
+                f"a new TwoLayerNet's grads['{key}'] should be all zeros; it is not."
+                + (f"\n  Likely cause: grads['{key}'] is params['{key}'] itself (or a copy): {cause}" if same else "")
+            )
 
 
 def tutorial_params(inp=100, hidden=50, out=40):

@@ -23,21 +23,32 @@ def diagnoses(x, dout):
             "dx is the mask itself: multiply dout by it.": lambda: (x > 0).to(dout.dtype),
             "dx is dout unchanged: zero it where x <= 0.": dout,
             "the mask is inverted: the gradient must flow where x > 0, not where x <= 0.": dout * (x <= 0),
+            "dx is dout times the forward output: the slope of ReLU is 1 where x > 0 and 0 elsewhere, "
+            "so dout is multiplied by that 0/1 mask, not by the values.": lambda: dout * x.clamp(min=0),
+        },
+        "x": {
+            "relu_forward wrote its zeros into x itself (`x[x < 0] = 0` or similar) and returned it: "
+            "leave x alone and build out as a new tensor.": lambda: x.clamp(min=0),
+        },
+        "dout": {
+            "relu_backward zeroed dout in place where x <= 0 and returned it: build dx as a new tensor.": lambda: (
+                dout * (x > 0)
+            ),
         },
     }
 
 
 def check(x, dout):
     saved_x, saved_dout = x.clone(), dout.clone()
-    what = diagnoses(x, dout)
-    out, cache = judge.unpack(judge.call(mod.relu_forward, x), ("out", "cache"))
-    judge.close("out", out, x * (x > 0), what["forward"])
-    judge.unchanged("x", saved_x, x)
-    dx = judge.call(mod.relu_backward, dout, cache)
+    what = diagnoses(saved_x, saved_dout)
     (want,) = judge.autograd(torch.relu, (x,), dout)
+    out, cache = judge.unpack(judge.call(mod.relu_forward, x), ("out", "cache"))
+    judge.close("out", out, saved_x * (saved_x > 0), what["forward"])
+    judge.unchanged("x", saved_x, x, what["x"])
+    dx = judge.call(mod.relu_backward, dout, cache)
     judge.close("dx", dx, want.to(x.dtype), what["backward"])
-    judge.unchanged("x", saved_x, x)
-    judge.unchanged("dout", saved_dout, dout)
+    judge.unchanged("x", saved_x, x, what["x"])
+    judge.unchanged("dout", saved_dout, dout, what["dout"])
 
 
 def test_on_the_tutorial_inputs():

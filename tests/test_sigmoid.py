@@ -21,6 +21,12 @@ def diagnoses(x, z, dout):
             "dx is missing the upstream gradient: multiply by dout.": z * (1 - z),
             "dx uses z^2 instead of z (1 - z).": dout * z * z,
             "dx is dout * (1 - z): the factor z is missing.": dout * (1 - z),
+            "dx has the wrong sign: the sigmoid only rises, so its slope is never negative.": -(dout * z * (1 - z)),
+        },
+        "dout": {
+            "sigmoid_backward multiplied dout in place (`*=`) and returned it: compute dx as a new tensor.": lambda: (
+                dout * z * (1 - z)
+            ),
         },
     }
 
@@ -28,15 +34,15 @@ def diagnoses(x, z, dout):
 def check(x, dout, rtol=1e-5, atol=1e-6):
     saved_x, saved_dout = x.clone(), dout.clone()
     z = torch.sigmoid(x.double()).to(x.dtype)
-    what = diagnoses(x, z, dout)
+    what = diagnoses(saved_x, z, saved_dout)
+    (want,) = judge.autograd(torch.sigmoid, (x,), dout)
     out, cache = judge.unpack(judge.call(mod.sigmoid_forward, x), ("out", "cache"))
     overflow = "exp() overflowed to inf for a large |x|: use exp(-|x|) and pick the formula per sign."
     judge.close("out", out, z, what["forward"], rtol=rtol, atol=atol, nonfinite=overflow)
     judge.unchanged("x", saved_x, x)
     dx = judge.call(mod.sigmoid_backward, dout, cache)
-    (want,) = judge.autograd(torch.sigmoid, (x,), dout)
     judge.close("dx", dx, want.to(x.dtype), what["backward"], rtol=rtol, atol=atol)
-    judge.unchanged("dout", saved_dout, dout)
+    judge.unchanged("dout", saved_dout, dout, what["dout"])
 
 
 def test_on_the_tutorial_inputs():

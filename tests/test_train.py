@@ -17,7 +17,11 @@ KEYS = ("W1", "b1", "W2", "b2")
 def check_flatten(images):
     saved = images.clone()
     n = images.shape[0]
-    got = judge.call(mod.flatten_images, images)
+    explain = {
+        r"\b784\b": "flatten_images assumes 28 x 28 images (784 pixels): take the number of pixels from the "
+        "images' own shape."
+    }
+    got = judge.call(mod.flatten_images, images, explain=explain)
     pixels = images[0].numel()
     judge.tensor("the flat images", got, shape=(n, pixels))
     if not got.is_floating_point():
@@ -101,11 +105,18 @@ def test_every_row_once_per_epoch_in_batches_of_batch_size():
     n, n_epochs, batch_size = 20, 3, 6
     train(net, n=n, n_epochs=n_epochs, batch_size=batch_size)
     per_epoch = math.ceil(n / batch_size)
+    causes = {
+        n_epochs: "each epoch stops after its first batch: loop over all the rows in steps of batch_size.",
+        n_epochs * (n // batch_size): "the last, smaller batch of each epoch is dropped: the rows left over "
+        "after the full batches still make one more batch.",
+    }
+    cause = causes.get(len(net.batches), "")
     judge.value(
         f"model.backward calls for {n} rows, batch_size={batch_size}, n_epochs={n_epochs}",
         len(net.batches),
         n_epochs * per_epoch,
-        f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs.",
+        f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs."
+        + (f"\n  Likely cause: {cause}" if cause else ""),
     )
     for epoch in range(n_epochs):
         batches = net.batches[epoch * per_epoch : (epoch + 1) * per_epoch]
@@ -175,10 +186,17 @@ def test_the_history_has_one_entry_per_epoch():
             onehot = torch.nn.functional.one_hot(labels[rows], 3).double()
             losses.append(((out - onehot) ** 2).sum().item() / len(rows))
         want_loss = sum(losses) / len(losses)
-        if abs(history["train_loss"][epoch] - want_loss) > 1e-6:
+        got_loss = history["train_loss"][epoch]
+        if abs(got_loss - want_loss) > 1e-6:
+            causes = {
+                "train_loss holds the last batch's loss: record the mean over all of the epoch's batches.": losses[-1],
+                "train_loss holds the sum of the batch losses: divide by the number of batches.": sum(losses),
+                "train_loss holds the first batch's loss: record the mean over all of the epoch's batches.": losses[0],
+            }
+            cause = next((text for text, v in causes.items() if abs(got_loss - v) <= 1e-6), "")
             raise judge.fail(
-                f"history['train_loss'][{epoch}] is {history['train_loss'][epoch]:.6f}; the mean of that "
-                f"epoch's batch losses is {want_loss:.6f}."
+                f"history['train_loss'][{epoch}] is {got_loss:.6f}; the mean of that "
+                f"epoch's batch losses is {want_loss:.6f}." + (f"\n  Likely cause: {cause}" if cause else "")
             )
         for key, data, target in (("train_accuracy", x, labels), ("validation_accuracy", vx, vlabels)):
             want = (net._out(data, params).argmax(-1) == target).double().mean().item()

@@ -69,6 +69,8 @@ def parse(junit: Path) -> list[Outcome]:
             problem = case.find("error")
         blame = properties.get("blame")
         text = (problem.get("message") or problem.text or "") if problem is not None else ""
+        if text.endswith("full report in element text]") and problem.text:
+            text = problem.text  # pytest cuts the message attribute at 500 characters
         outcomes.append(
             Outcome(
                 test=f"{case.get('file', case.get('classname'))}::{case.get('name')}",

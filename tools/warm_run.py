@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.manifest import ROOT, by_number  # noqa: E402
+from tools.manifest import ROOT, by_number
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,137 @@
+"""The bug zoo: do the tests catch the classic mistakes, and do they name them?
+
+Each mistake in tools/bugzoo.toml is one exact text replacement in the reference solution of a
+kata. For each, a temporary `katas` package holds every reference module with that one module
+mutated, and that kata's tests run against it (tools/results.py). A mistake is caught when a
+test fails; it is diagnosed when a failure tells the learner its "Likely cause".
+
+    python -m tools.bugzoo              run the whole zoo (exit 1 if one escapes, or < 80 % named)
+    python -m tools.bugzoo --kata 3     only kata 3's mistakes
+    python -m tools.bugzoo --list       list the mistakes without running them
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools import results, stubs
+from tools.manifest import ROOT, Kata, katas, parse_number, tomllib
+
+ZOO = ROOT / "tools" / "bugzoo.toml"
+LIKELY = "Likely cause: "
+NEEDED = 0.8  # the share of mistakes that must be diagnosed
+
+
+@dataclass(frozen=True)
+class Mistake:
+    kata: Kata
+    id: str
+    what: str
+    old: str
+    new: str
+
+    def apply(self, source: str) -> str:
+        """The reference source with this mistake made; `old` must occur once, inside a kata region."""
+        count = source.count(self.old)
+        assert count == 1, f"{self.kata.module}/{self.id}: `old` occurs {count} times in the reference, not once"
+        start = source.index(self.old)
+        regions = _regions(source)
+        assert any(a <= start and start + len(self.old) <= b for a, b in regions), (
+            f"{self.kata.module}/{self.id}: `old` is not inside a `# >>> kata` region (the learner's code)"
+        )
+        return source.replace(self.old, self.new)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    mistake: Mistake
+    caught: bool
+    diagnosis: str  # the first "Likely cause" a learner reads; '' when none
+
+
+def _regions(source: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the `# >>> kata` ... `# <<< kata` regions."""
+    spans, offset, begin = [], 0, None
+    for line in source.splitlines(keepends=True):
+        if stubs.BEGIN.match(line):
+            begin = offset + len(line)
+        elif stubs.END.match(line) and begin is not None:
+            spans.append((begin, offset))
+            begin = None
+        offset += len(line)
+    return spans
+
+
+def load() -> list[Mistake]:
+    """Every mistake in the zoo, in kata order, each checked against its reference source."""
+    table = tomllib.loads(ZOO.read_text(encoding="utf-8"))
+    unknown = set(table) - {k.module for k in katas()}
+    assert not unknown, f"{ZOO.name} names modules that are not katas: {sorted(unknown)}"
+    zoo = []
+    for kata in katas():
+        source = (stubs.SOLUTIONS / f"{kata.module}.py").read_text(encoding="utf-8")
+        for entry in table.get(kata.module, []):
+            mistake = Mistake(kata, entry["id"], entry["what"], entry["old"], entry["new"])
+            mistake.apply(source)
+            zoo.append(mistake)
+    ids = [(m.kata.module, m.id) for m in zoo]
+    assert len(ids) == len(set(ids)), "two mistakes of one kata share an id"
+    return zoo
+
+
+def judge(mistake: Mistake) -> Verdict:
+    """Run the mistake's kata tests against the reference package with the mistake made."""
+    module = mistake.kata.module
+    with tempfile.TemporaryDirectory() as tmp:
+        package = Path(tmp) / "katas"
+        stubs.write_package(package, stubbed=())
+        path = package / f"{module}.py"
+        path.write_text(mistake.apply(path.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
+        outcomes = results.run([mistake.kata], track="katas", kata_root=Path(tmp))
+    failures = [o.message for o in outcomes if not o.passed]
+    causes = (line.strip() for m in failures for line in m.splitlines() if line.strip().startswith(LIKELY))
+    return Verdict(mistake, caught=bool(failures), diagnosis=next(causes, "").removeprefix(LIKELY))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bugzoo", description=__doc__.splitlines()[0])
+    parser.add_argument("--kata", help="only this kata's mistakes (a number or a name)")
+    parser.add_argument("--list", action="store_true", help="list the mistakes without running them")
+    args = parser.parse_args(argv)
+    zoo = load()
+    if args.kata:
+        try:
+            chosen = parse_number(args.kata)
+        except ValueError as error:
+            parser.error(str(error))
+        zoo = [m for m in zoo if m.kata == chosen]
+    if args.list:
+        for m in zoo:
+            print(f"  kata-{m.kata.number} {m.kata.name:<16} {m.id:<24} {m.what}")
+        print(f"\n{len(zoo)} mistakes.")
+        return 0
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        verdicts = list(pool.map(judge, zoo))
+    for v in verdicts:
+        m = v.mistake
+        said = (v.diagnosis or "(no diagnosis; the test still fails)") if v.caught else "(no test fails)"
+        print(f"  kata-{m.kata.number} {m.kata.name:<16} {m.id:<24} {'yes' if v.caught else 'NO ':<4} {said}")
+    caught = sum(v.caught for v in verdicts)
+    named = sum(v.caught and bool(v.diagnosis) for v in verdicts)
+    share = named / len(verdicts) if verdicts else 1.0
+    print(
+        f"\n{len(verdicts)} mistakes, {caught} caught, {named} with a diagnosis ({100 * share:.0f} %). "
+        f"{time.monotonic() - started:.0f} s."
+    )
+    return 0 if caught == len(verdicts) and share >= NEEDED else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
