@@ -16,6 +16,10 @@ Backward receives dout[n, j] = dL/dout[n, j], shape (N, c_out), and applies the 
 Every row of the batch used the same W and b, so their gradients add up over the batch: a sum,
 not a mean. Each gradient has exactly the shape of the tensor it belongs to; check that first.
 Build new tensors: never write into x, W, b or dout.
+
+dx is one of the three large matrix products of a backward pass, and the first layer's x is the
+data itself, which needs no gradient. So backward takes `need_dx`: when it is False, skip that
+product and return None for dx (torch.autograd does the same for inputs that do not require grad).
 """
 
 from torch import Tensor
@@ -28,6 +32,9 @@ def affine_forward(x: Tensor, W: Tensor, b: Tensor) -> tuple[Tensor, AffineCache
     raise NotImplementedError("kata-1 (affine): affine_forward is not written yet; write it in katas/affine.py")
 
 
-def affine_backward(dout: Tensor, cache: AffineCache) -> tuple[Tensor, Tensor, Tensor]:
-    """Return (dx, dW, db), the gradients for x, W and b, from dout (N, c_out) and the cache."""
+def affine_backward(dout: Tensor, cache: AffineCache, need_dx: bool = True) -> tuple[Tensor | None, Tensor, Tensor]:
+    """Return (dx, dW, db), the gradients for x, W and b, from dout (N, c_out) and the cache.
+
+    With need_dx=False, dx is not computed and None is returned in its place.
+    """
     raise NotImplementedError("kata-1 (affine): affine_backward is not written yet; write it in katas/affine.py")

@@ -8,7 +8,7 @@ tuple of the four layer caches. `backward` gets dout = dL/dout (N, out_dim) and 
 backward functions in the opposite order, each feeding its dx to the layer before it:
 
     sigmoid_backward -> affine_backward (gives dW2, db2) -> relu_backward
-                     -> affine_backward (gives dW1, db1)
+                     -> affine_backward (gives dW1, db1; pass need_dx=False: x is the data)
 
 It stores the four parameter gradients in `self.grads` under the parameters' own keys
 (grads["W1"] belongs to params["W1"] and has its shape) and changes nothing else: updating

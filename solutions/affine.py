@@ -16,6 +16,10 @@ Backward receives dout[n, j] = dL/dout[n, j], shape (N, c_out), and applies the 
 Every row of the batch used the same W and b, so their gradients add up over the batch: a sum,
 not a mean. Each gradient has exactly the shape of the tensor it belongs to; check that first.
 Build new tensors: never write into x, W, b or dout.
+
+dx is one of the three large matrix products of a backward pass, and the first layer's x is the
+data itself, which needs no gradient. So backward takes `need_dx`: when it is False, skip that
+product and return None for dx (torch.autograd does the same for inputs that do not require grad).
 """
 
 from torch import Tensor
@@ -32,11 +36,14 @@ def affine_forward(x: Tensor, W: Tensor, b: Tensor) -> tuple[Tensor, AffineCache
     # <<< kata
 
 
-def affine_backward(dout: Tensor, cache: AffineCache) -> tuple[Tensor, Tensor, Tensor]:
-    """Return (dx, dW, db), the gradients for x, W and b, from dout (N, c_out) and the cache."""
+def affine_backward(dout: Tensor, cache: AffineCache, need_dx: bool = True) -> tuple[Tensor | None, Tensor, Tensor]:
+    """Return (dx, dW, db), the gradients for x, W and b, from dout (N, c_out) and the cache.
+
+    With need_dx=False, dx is not computed and None is returned in its place.
+    """
     # >>> kata
     x, W, _ = cache
-    dx = dout @ W
+    dx = dout @ W if need_dx else None
     dW = dout.T @ x
     db = dout.sum(dim=0)
     return dx, dW, db

@@ -8,7 +8,7 @@ tuple of the four layer caches. `backward` gets dout = dL/dout (N, out_dim) and 
 backward functions in the opposite order, each feeding its dx to the layer before it:
 
     sigmoid_backward -> affine_backward (gives dW2, db2) -> relu_backward
-                     -> affine_backward (gives dW1, db1)
+                     -> affine_backward (gives dW1, db1; pass need_dx=False: x is the data)
 
 It stores the four parameter gradients in `self.grads` under the parameters' own keys
 (grads["W1"] belongs to params["W1"] and has its shape) and changes nothing else: updating
@@ -51,6 +51,6 @@ class TwoLayerNet:
         dz = sigmoid_backward(dout, sigmoid_cache)
         da, dW2, db2 = affine_backward(dz, affine2_cache)
         dh = relu_backward(da, relu_cache)
-        _, dW1, db1 = affine_backward(dh, affine1_cache)
+        _, dW1, db1 = affine_backward(dh, affine1_cache, need_dx=False)
         self.grads.update(W1=dW1, b1=db1, W2=dW2, b2=db2)
         # <<< kata

@@ -70,8 +70,6 @@ def train_model(
                 losses.append(loss)
             history["train_loss"].append(torch.stack(losses).mean().item())
             history["train_accuracy"].append(calculate_accuracy(model, train_data, train_labels).item())
-            history["validation_accuracy"].append(
-                calculate_accuracy(model, validation_data, validation_labels).item()
-            )
+            history["validation_accuracy"].append(calculate_accuracy(model, validation_data, validation_labels).item())
     return history
     # <<< kata

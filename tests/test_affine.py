@@ -117,3 +117,17 @@ def test_float32_stays_float32():
     g = torch.Generator().manual_seed(4)
     x, W, b, dout = (judge.rand(*s, generator=g, dtype=torch.float32) for s in ((2, 3), (4, 3), (4,), (2, 4)))
     check_backward(x, W, b, dout, rtol=1e-4, atol=1e-5)
+
+
+def test_backward_can_skip_dx():
+    g = torch.Generator().manual_seed(13)
+    x, W, b, dout = (judge.rand(*s, generator=g) for s in ((4, 5), (3, 5), (3,), (4, 3)))
+    _, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b), ("out", "cache"))
+    dx, dW, db = judge.unpack(judge.call(mod.affine_backward, dout, cache, False), ("dx", "dW", "db"))
+    if dx is not None:
+        raise judge.fail(
+            f"{judge.describe_call(mod.affine_backward, (dout, cache, False))} returned a dx; expected None.\n"
+            "  Likely cause: need_dx is ignored. With need_dx=False, skip the product for dx and return None."
+        )
+    judge.close("dW", dW, dout.T @ x)
+    judge.close("db", db, dout.sum(0))
