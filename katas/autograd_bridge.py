@@ -33,24 +33,34 @@ class TwoLayerPytorch(nn.Module):
         super().__init__()
         self.linear_1 = nn.Linear(inp_dim, hidden_dim)
         self.relu = nn.ReLU()
-        raise NotImplementedError("kata-9 (autograd-bridge): TwoLayerPytorch.__init__ is not written yet; write it in katas/autograd_bridge.py")
+        raise NotImplementedError(
+            "kata-9 (autograd-bridge): TwoLayerPytorch.__init__ is not written yet; write it in katas/autograd_bridge.py"
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         """Return sigmoid(linear_2(relu(linear_1(x)))), shape (N, out_dim)."""
         h = self.relu(self.linear_1(x))
-        raise NotImplementedError("kata-9 (autograd-bridge): TwoLayerPytorch.forward is not written yet; write it in katas/autograd_bridge.py")
+        raise NotImplementedError(
+            "kata-9 (autograd-bridge): TwoLayerPytorch.forward is not written yet; write it in katas/autograd_bridge.py"
+        )
 
 
 def to_pytorch(net: TwoLayerNet) -> TwoLayerPytorch:
     """Return a TwoLayerPytorch holding the same parameters as net (through KEY_MAP)."""
-    raise NotImplementedError("kata-9 (autograd-bridge): to_pytorch is not written yet; write it in katas/autograd_bridge.py")
+    raise NotImplementedError(
+        "kata-9 (autograd-bridge): to_pytorch is not written yet; write it in katas/autograd_bridge.py"
+    )
 
 
 def autograd_grads(net: TwoLayerNet, x: Tensor, labels: Tensor) -> dict[str, Tensor]:
     """Return {key: dL/dparam} computed by torch.autograd for l2_loss(net.forward(x)[0], labels)."""
-    raise NotImplementedError("kata-9 (autograd-bridge): autograd_grads is not written yet; write it in katas/autograd_bridge.py")
+    raise NotImplementedError(
+        "kata-9 (autograd-bridge): autograd_grads is not written yet; write it in katas/autograd_bridge.py"
+    )
 
 
 def sgd_step(module: nn.Module, x: Tensor, labels: Tensor, learning_rate: float) -> Tensor:
     """Take one torch.optim.SGD step on l2_loss(module(x), labels); return the loss before it."""
-    raise NotImplementedError("kata-9 (autograd-bridge): sgd_step is not written yet; write it in katas/autograd_bridge.py")
+    raise NotImplementedError(
+        "kata-9 (autograd-bridge): sgd_step is not written yet; write it in katas/autograd_bridge.py"
+    )

@@ -43,9 +43,7 @@ def main() -> int:
         for problem in problems:
             print(f"      {problem}")
     bad = sum(map(bool, found))
-    print(
-        f"\n{len(chosen) - bad} of {len(chosen)} katas: every test fails on the pristine stub, blamed on it."
-    )
+    print(f"\n{len(chosen) - bad} of {len(chosen)} katas: every test fails on the pristine stub, blamed on it.")
     return 1 if bad else 0
 
 

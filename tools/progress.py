@@ -32,9 +32,7 @@ def main() -> int:
     outcomes = results.run(all_katas, track="katas", extra=sys.argv[1:])
     rows, done_count, next_kata = [], 0, None
     for kata in all_katas:
-        mine = [
-            o for o in outcomes if o.test.startswith(kata.test_file) or f"test_{kata.module}.py" in o.test
-        ]
+        mine = [o for o in outcomes if o.test.startswith(kata.test_file) or f"test_{kata.module}.py" in o.test]
         text, done = status(mine, kata.number)
         done_count += done
         if not done and next_kata is None:

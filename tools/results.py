@@ -52,9 +52,7 @@ def run(
             *(k.test_file for k in katas),
             *extra,
         ]
-        subprocess.run(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
-        )
+        subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
         if not junit.exists():
             raise RuntimeError(f"pytest did not run: {' '.join(command)}")
         return parse(junit)

@@ -1,6 +1,6 @@
 """Time a warm `nox -s kata-N` against plain pytest on the same files, alternating, and print the ratio.
 
-    python tools/warm_run.py [N] [ROUNDS]      (defaults: kata 3, 10 rounds; run it after one `nox -s kata-N`)
+python tools/warm_run.py [N] [ROUNDS]      (defaults: kata 3, 10 rounds; run it after one `nox -s kata-N`)
 """
 
 from __future__ import annotations
