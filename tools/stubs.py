@@ -25,6 +25,7 @@ from tools.manifest import ROOT, by_module
 SOLUTIONS = ROOT / "solutions"
 KATAS = ROOT / "katas"
 BACKUPS = ROOT / ".kata-backups"
+LINE_LENGTH = 120  # pyproject.toml's [tool.ruff] line-length
 BEGIN = re.compile(r"^(\s*)# >>> kata(?P<fill>: fill)?\s*$")
 END = re.compile(r"^\s*# <<< kata\s*$")
 DEF = re.compile(r"^(\s*)(?:def|class) (\w+)")
@@ -63,8 +64,11 @@ def stub_source(text: str, module: str) -> str:
             what = target.group(1) if target else what
             out.append(f"{indent}# TODO {kata.label}: fill this in ({what}, {kata.path()})\n")
         else:
-            message = f"{kata.label}: {what} is not written yet; write it in {kata.path()}"
-            out.append(f'{indent}raise NotImplementedError("{message}")\n')
+            message = f'"{kata.label}: {what} is not written yet; write it in {kata.path()}"'
+            line = f"{indent}raise NotImplementedError({message})\n"
+            if len(line) - 1 > LINE_LENGTH:  # wrapped the way ruff format wraps it
+                line = f"{indent}raise NotImplementedError(\n{indent}    {message}\n{indent})\n"
+            out.append(line)
         i = end + 1
     return "".join(out)
 
