@@ -129,5 +129,7 @@ def test_backward_can_skip_dx():
             f"{judge.describe_call(mod.affine_backward, (dout, cache, False))} returned a dx; expected None.\n"
             "  Likely cause: need_dx is ignored. With need_dx=False, skip the product for dx and return None."
         )
-    judge.close("dW", dW, dout.T @ x)
-    judge.close("db", db, dout.sum(0))
+    want_dx, want_dW, want_db = dout @ W, dout.T @ x, dout.sum(0)
+    diagnoses = backward_diagnoses(x, W, dout, want_dx, want_dW, want_db)
+    judge.close("dW", dW, want_dW, diagnoses["dW"])
+    judge.close("db", db, want_db, diagnoses["db"])
