@@ -37,10 +37,12 @@ def test_stub_source_replaces_each_region_and_keeps_the_rest():
     assert '"""Doc."""' in text and "class Net:" in text
 
 
-def test_every_solution_region_becomes_a_stub_and_katas_is_in_step():
+def test_every_solution_region_becomes_a_stub():
+    # (Whether katas/ is in step with solutions/ is `nox -s generated`'s check: a learner's katas/ is not.)
     for name, text in stubs.render().items():
         assert ">>> kata" not in text and "<<< kata" not in text, name
-    assert stubs.differences() == [], "katas/ differs from what solutions/ generates"
+        if name != "__init__.py":
+            assert "NotImplementedError" in text or "TODO kata-" in text, name
 
 
 def test_parse_number_accepts_numbers_and_names_and_rejects_the_rest():
