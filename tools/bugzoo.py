@@ -16,7 +16,6 @@ import argparse
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,15 +84,20 @@ def load() -> list[Mistake]:
     return zoo
 
 
-def judge(mistake: Mistake) -> Verdict:
-    """Run the mistake's kata tests against the reference package with the mistake made."""
-    module = mistake.kata.module
+def judge(zoo: list[Mistake]) -> list[Verdict]:
+    """Run each mistake's kata tests against the reference package with that one mistake made."""
     with tempfile.TemporaryDirectory() as tmp:
-        package = Path(tmp) / "katas"
-        stubs.write_package(package, stubbed=())
-        path = package / f"{module}.py"
-        path.write_text(mistake.apply(path.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
-        outcomes = results.run([mistake.kata], track="katas", kata_root=Path(tmp))
+        jobs = []
+        for i, mistake in enumerate(zoo):
+            package = Path(tmp) / str(i) / "katas"
+            stubs.write_package(package, stubbed=())
+            path = package / f"{mistake.kata.module}.py"
+            path.write_text(mistake.apply(path.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
+            jobs.append(results.Job((mistake.kata,), kata_root=package.parent))
+        return [verdict(mistake, outcomes) for mistake, outcomes in zip(zoo, results.run_many(jobs))]
+
+
+def verdict(mistake: Mistake, outcomes: list[results.Outcome]) -> Verdict:
     failures = [o.message for o in outcomes if not o.passed]
     causes = (line.strip() for m in failures for line in m.splitlines() if line.strip().startswith(LIKELY))
     return Verdict(mistake, caught=bool(failures), diagnosis=next(causes, "").removeprefix(LIKELY))
@@ -117,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(zoo)} mistakes.")
         return 0
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        verdicts = list(pool.map(judge, zoo))
+    verdicts = judge(zoo)
     for v in verdicts:
         m = v.mistake
         said = (v.diagnosis or "(no diagnosis; the test still fails)") if v.caught else "(no test fails)"

@@ -9,42 +9,42 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tools import results, stubs
 from tools.manifest import Kata, katas
 
 
-def check(kata: Kata) -> list[str]:
-    """Problems found for one kata; empty when its tests discriminate."""
-    with tempfile.TemporaryDirectory() as tmp:
-        stubs.write_package(Path(tmp) / "katas", stubbed={kata.module})
-        outcomes = results.run([kata], track="katas", kata_root=Path(tmp))
-    if not outcomes:
-        return [f"{kata.label}: no test was collected from {kata.test_file}"]
-    problems = []
-    for o in outcomes:
-        name = o.test.split("::")[-1]
-        if o.passed:
-            problems.append(f"{kata.label}: {name} passes without kata {kata.number} being solved")
-        elif o.blame != kata.number:
-            problems.append(f"{kata.label}: {name} fails, but blames kata-{o.blame}: {o.message[:120]}")
-    return problems
-
-
 def main() -> int:
     chosen = katas()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = list(pool.map(check, chosen))
-    for kata, problems in zip(chosen, found):
-        verdict = "ok" if not problems else f"{len(problems)} problem(s)"
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = []
+        for kata in chosen:
+            stubs.write_package(Path(tmp) / kata.module / "katas", stubbed={kata.module})
+            jobs.append(results.Job((kata,), kata_root=Path(tmp) / kata.module))
+        found = [problems(kata, outcomes) for kata, outcomes in zip(chosen, results.run_many(jobs))]
+    for kata, found_here in zip(chosen, found):
+        verdict = "ok" if not found_here else f"{len(found_here)} problem(s)"
         print(f"  kata-{kata.number} {kata.name:<16} {verdict}")
-        for problem in problems:
+        for problem in found_here:
             print(f"      {problem}")
     bad = sum(map(bool, found))
     print(f"\n{len(chosen) - bad} of {len(chosen)} katas: every test fails on the pristine stub, blamed on it.")
     return 1 if bad else 0
+
+
+def problems(kata: Kata, outcomes: list[results.Outcome]) -> list[str]:
+    """What is wrong with one kata's tests on its pristine stub; empty when they discriminate."""
+    if not outcomes:
+        return [f"{kata.label}: no test was collected from {kata.test_file}"]
+    found = []
+    for o in outcomes:
+        name = o.test.split("::")[-1]
+        if o.passed:
+            found.append(f"{kata.label}: {name} passes without kata {kata.number} being solved")
+        elif o.blame != kata.number:
+            found.append(f"{kata.label}: {name} fails, but blames kata-{o.blame}: {o.message[:120]}")
+    return found
 
 
 if __name__ == "__main__":
