@@ -70,7 +70,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def _kata_for(item: pytest.Item):
-    return by_module(item.path.stem.removeprefix("test_"))
+    return _kata_for_path(item.path.name)
+
+
+def _kata_for_path(path: str):
+    return by_module(Path(path).stem.removeprefix("test_"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -167,6 +171,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     """End with one line per kata that failed: what to do next."""
     failed = terminalreporter.stats.get("failed", [])
     if not failed:
+        _congratulate(terminalreporter)
         return
     by_kata: dict[int, list] = {}
     for report in failed:
@@ -186,3 +191,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(
             f"{kata.label}: {state}. Edit {kata.path(judge.TRACK)}; hint: `nox -s hint -- {number}`."
         )
+
+
+def _congratulate(terminalreporter) -> None:
+    """All of one kata's tests passed on the learner's code: say so, and point at the next kata."""
+    passed = terminalreporter.stats.get("passed", [])
+    done = {_kata_for_path(r.nodeid.split("::")[0]) for r in passed} - {None}
+    if judge.TRACK != "katas" or len(done) != 1:
+        return
+    (kata,) = done
+    following = [k for k in katas() if k.number == kata.number + 1]
+    then = (
+        f"next: `nox -s kata-{following[0].number}`, open {following[0].path()}"
+        if following
+        else ("that was the last kata: train your network on real digits with `nox -s train`")
+    )
+    terminalreporter.section("done", sep="-", bold=True, green=True)
+    terminalreporter.write_line(f"{kata.label} passes every test. {then}.")
