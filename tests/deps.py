@@ -128,6 +128,8 @@ def problem(module: str) -> str | None:
             return None if CHECKS[module]() else "it gives wrong results"
     except NotImplementedError as error:
         return str(error).split(": ", 1)[-1].split(";")[0]
+    except judge.KataError as error:  # the kata's file does not even import
+        return error.problem
     except Exception as error:
         return f"it raises {type(error).__name__}: {error}"
 

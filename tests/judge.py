@@ -38,6 +38,7 @@ class KataError(AssertionError):
     def __init__(self, message: str, blame: int | None = None) -> None:
         super().__init__(message)
         self.blame = blame if blame is not None else (CURRENT.number if CURRENT else None)
+        self.problem = message  # without the "kata-7 needs kata-1" frame, when it is about another kata
 
 
 class NotStarted(KataError):
@@ -53,13 +54,25 @@ def current() -> Kata:
 # Loading and calling the learner's code
 
 
+class _Lazy:
+    """A kata module imported on first use, inside a test: a file that does not import then fails
+    each test with a one-paragraph message, instead of stopping pytest's collection of every file."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        kata = by_module(self._module)
+        try:
+            module = importlib.import_module(f"{TRACK}.{self._module}")
+        except Exception as error:  # SyntaxError, NameError at import time, a broken earlier kata...
+            raise _crash(error, f"importing {TRACK}/{self._module}.py", kata) from None
+        return getattr(module, name)
+
+
 def load(module: str) -> Any:
-    """Import <track>.<module>; a module that does not import fails with its error in one line."""
-    kata = by_module(module)
-    try:
-        return importlib.import_module(f"{TRACK}.{module}")
-    except Exception as error:  # SyntaxError, NameError at import time, a broken earlier kata...
-        raise _crash(error, f"importing {TRACK}/{module}.py", kata) from None
+    """The learner's <track>.<module>, imported when a test first uses it."""
+    return _Lazy(module)
 
 
 def shape_of(value: Any) -> str:
@@ -150,19 +163,22 @@ def needs_message(culprit: Kata, problem: str) -> str:
 
 def _crash(error: Exception, doing: str, kata: Kata | None) -> KataError:
     frames = _frames_in_track(error)
-    if frames:
+    if isinstance(error, SyntaxError):  # the file that does not parse is the culprit, not its importer
+        kata = by_module(Path(error.filename or "").stem) or kata
+        line = f"\n  at {TRACK}/{Path(error.filename or '?').name}:{error.lineno}:  {(error.text or '').strip()}"
+    elif frames:
         where = frames[-1]
         kata = _kata_of_frame(where) or kata
         line = f"\n  at {TRACK}/{Path(where.filename).name}:{where.lineno}:  {(where.line or '').strip()}"
-    elif isinstance(error, SyntaxError):
-        line = f"\n  at {error.filename}:{error.lineno}:  {(error.text or '').strip()}"
     else:
         line = ""
     kata = kata or current()
     message = f"{type(error).__name__}: {error}".strip()
     text = f"{doing} raised {message}{line}"
     if kata.number != current().number:
-        return KataError(needs_message(kata, text), blame=kata.number)
+        error = KataError(needs_message(kata, text), blame=kata.number)
+        error.problem = text
+        return error
     return KataError(f"{kata.label}: {text}", blame=kata.number)
 
 
