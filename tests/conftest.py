@@ -9,10 +9,8 @@ that holds the package to judge. Tests never import solutions/ as an oracle.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -93,35 +91,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 _timeout_key = pytest.StashKey[float]()
 
 
-class KataTimeout(BaseException):
-    """Raised inside the running test; a BaseException so that `except Exception` cannot swallow it."""
-
-
-def _interrupt(thread_id: int) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(KataTimeout))
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     seconds = item.config.stash[_timeout_key]
-    timer = threading.Timer(seconds, _interrupt, args=(threading.get_ident(),))
-    timer.daemon = True
-    timer.start()
     try:
-        return (yield)
-    except KataTimeout as error:
-        who = f"{judge.CURRENT.label}: " if judge.CURRENT else ""
+        with judge.time_limit(seconds):
+            return (yield)
+    except judge.TimedOut as error:
         frames = judge._frames_in_track(error)
+        culprit = (judge._kata_of_frame(frames[-1]) if frames else None) or judge.CURRENT
+        who = f"{judge.CURRENT.label}: " if judge.CURRENT else ""
+        if culprit and judge.CURRENT and culprit != judge.CURRENT:
+            who = f"{judge.CURRENT.label} needs {culprit.label}: "
         at = f"{judge.TRACK}/{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
         where = f" It was stopped in {judge._last_call}, at {at}." if frames else ""
         raise judge.KataError(
             f"{who}this test did not finish within {seconds:g} s and was stopped.{where} "
             "The likely cause is an endless loop (a `while` whose condition never changes, an index "
             "that never advances) or training far longer than asked (check that n_epochs and "
-            "batch_size are honoured). The other tests go on."
+            "batch_size are honoured). The other tests go on.",
+            blame=culprit.number if culprit else None,
         ) from None
-    finally:
-        timer.cancel()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -124,8 +124,10 @@ def _closure(kata: Kata) -> list[Kata]:
 def problem(module: str) -> str | None:
     """None if the kata passes its quick check, else what is wrong with it, in a few words."""
     try:
-        with torch.no_grad():
+        with torch.no_grad(), judge.time_limit(10):
             return None if CHECKS[module]() else "it gives wrong results"
+    except judge.TimedOut:
+        return "it does not finish (an endless loop?)"
     except NotImplementedError as error:
         return str(error).split(": ", 1)[-1].split(";")[0]
     except judge.KataError as error:  # the kata's file does not even import

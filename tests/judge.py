@@ -13,12 +13,15 @@ what the mistake probably is. conftest.py prints that message instead of a trace
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import inspect
 import re
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,31 @@ class KataError(AssertionError):
 
 class NotStarted(KataError):
     """The kata at fault still raises the stub's NotImplementedError."""
+
+
+class TimedOut(BaseException):
+    """Raised inside code that ran past its time limit; a BaseException so `except Exception` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimedOut in this thread if the block runs longer than `seconds` (an endless loop, say).
+
+    A timer thread sets an asynchronous exception on this one: pure Python, so it works on every
+    platform; it lands at the next Python instruction, after any torch call in progress returns.
+    """
+    target = threading.get_ident()
+
+    def interrupt() -> None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(TimedOut))
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def current() -> Kata:

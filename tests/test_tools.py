@@ -98,3 +98,14 @@ def test_progress_status_of_a_kata():
     )
     assert progress.bar(3, 9).endswith("3 of 9 katas done")
     assert by_number(1).label == "kata-1 (affine)"
+
+
+def test_time_limit_stops_an_endless_loop():
+    import judge
+
+    with pytest.raises(judge.TimedOut), judge.time_limit(0.2):
+        while True:
+            pass
+    with judge.time_limit(5):  # a block that finishes in time is left alone
+        total = sum(range(1000))
+    assert total == 499500
