@@ -28,6 +28,8 @@ def forward_diagnoses(x, W, b):
     return {
         "the bias is missing: add b to every row.": lambda: x @ W.T,
         "the bias is subtracted instead of added.": lambda: x @ W.T - b,
+        "x is multiplied by W where W^T belongs: out[n, j] sums x[n, i] W[j, i] over i, "
+        "so W's rows (not its columns) meet x's rows.": lambda: x @ W + b,
     }
 
 
