@@ -91,7 +91,7 @@ def outcome(passed, blame=None, not_started=False):
 def test_progress_status_of_a_kata():
     assert progress.status([outcome(True), outcome(True)], 4) == ("done", True)
     assert progress.status([outcome(False, 4, True)] * 3, 4) == ("not started", False)
-    assert progress.status([outcome(True), outcome(False, 4)], 4) == ("1 of 2 tests", False)
+    assert progress.status([outcome(True), outcome(False, 4)], 4) == ("1 of 2 tests pass", False)
     assert progress.status([outcome(False, 8, True), outcome(False, 7, True)], 8) == (
         "not started (waits for kata-7)",
         False,

@@ -19,7 +19,7 @@ def status(outcomes: list[results.Outcome], number: int) -> tuple[str, bool]:
     behind = f" (waits for kata-{', kata-'.join(map(str, waits))})" if waits else ""
     if passed == 0 and all(o.not_started for o in failing):
         return "not started" + behind, False
-    return f"{passed} of {total} tests{behind}", False
+    return f"{passed} of {total} tests pass{behind}", False
 
 
 def bar(done: int, total: int, width: int = 27) -> str:
