@@ -5,17 +5,13 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from tools.manifest import katas, parse_number
+from tools.manifest import kata_from_args, katas
 
 
 def show(argv: list[str]) -> int:
-    if not argv or len(argv) > 2:
-        print("usage: nox -s hint -- N [LEVEL]   (N: " + ", ".join(f"{k.number} {k.name}" for k in katas()) + ")")
-        return 2
-    try:
-        kata = parse_number(argv[0])
-    except ValueError as error:
-        print(error)
+    names = ", ".join(f"{k.number} {k.name}" for k in katas())
+    kata = kata_from_args(argv, f"nox -s hint -- N [LEVEL]   (N: {names})", most=2)
+    if kata is None:
         return 2
     levels = len(kata.hints)
     level = argv[1] if len(argv) == 2 else "1"

@@ -69,3 +69,15 @@ def parse_number(text: str) -> Kata:
             return kata
     valid = ", ".join(f"{k.number} ({k.name})" for k in katas())
     raise ValueError(f"unknown kata {text!r}: choose one of {valid}")
+
+
+def kata_from_args(argv: list[str], usage: str, most: int = 1) -> Kata | None:
+    """The kata named by argv[0] for a command-line tool; None after printing the usage or the error."""
+    if not 1 <= len(argv) <= most:
+        print(f"usage: {usage}")
+        return None
+    try:
+        return parse_number(argv[0])
+    except ValueError as error:
+        print(error)
+        return None

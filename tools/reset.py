@@ -5,17 +5,12 @@ from __future__ import annotations
 import sys
 
 from tools import stubs
-from tools.manifest import ROOT, parse_number
+from tools.manifest import ROOT, kata_from_args
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: nox -s reset -- N   (one kata at a time)")
-        return 2
-    try:
-        kata = parse_number(argv[0])
-    except ValueError as error:
-        print(error)
+    kata = kata_from_args(argv, "nox -s reset -- N   (one kata at a time)")
+    if kata is None:
         return 2
     path = ROOT / kata.path()
     pristine = stubs.render({kata.module})[f"{kata.module}.py"]
