@@ -206,7 +206,9 @@ def print_table(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument(
+        "--json", type=Path, default=Path("reports/bench.json"), help="where to write the results (reports/bench.json)"
+    )
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all", help="default: all there are")
     parser.add_argument("--quick", action="store_true", help="N = 2,000 and one timed run: seconds, for tests")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure, the best is kept (3)")
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [row for device in devices for row in bench(device, n, repeat)]
     print_table(rows)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({**info, "results": rows}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
