@@ -39,7 +39,7 @@ def check() -> int:
     for kata in katas():
         if len(kata.hints) < 3:
             problems.append(f"{kata.label} has {len(kata.hints)} hint(s); it needs at least 3")
-        lines, inside, code = (SOLUTIONS / f"{kata.module}.py").read_text().splitlines(), False, []
+        lines, inside, code = (SOLUTIONS / f"{kata.module}.py").read_text(encoding="utf-8").splitlines(), False, []
         for line in lines:
             inside = (inside or bool(BEGIN.match(line))) and not END.match(line)
             if inside and not BEGIN.match(line) and len(line.strip()) > 24:
