@@ -75,6 +75,12 @@ def test_reset_backs_up_the_learners_file(tmp_path, monkeypatch, capsys):
     assert reset.main(["2"]) == 0  # already pristine: nothing to back up
     assert len(list((root / ".kata-backups").rglob("relu.py"))) == 1
     assert reset.main(["0"]) == 2 and reset.main([]) == 2
+    mine.write_text("second try\n")
+    stubs.backup(mine)
+    mine.write_text("third try\n")
+    stubs.backup(mine)  # within the same second: neither backup may overwrite the other
+    kept = sorted(p.read_text() for p in (root / ".kata-backups").rglob("relu.py"))
+    assert kept == ["my work\n", "second try\n", "third try\n"]
 
 
 def test_hint_levels_and_bad_input(capsys):

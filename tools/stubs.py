@@ -93,7 +93,12 @@ def write_package(dest: Path, stubbed: Iterable[str] | None = None) -> None:
 
 def backup(path: Path) -> Path:
     """Copy a learner's file to .kata-backups/<stamp>/ and return where it went."""
-    target = BACKUPS / time.strftime("%Y%m%d-%H%M%S") / path.relative_to(ROOT)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = BACKUPS / stamp / path.relative_to(ROOT)
+    n = 1
+    while target.exists():  # two backups of one file within a second: keep both
+        n += 1
+        target = BACKUPS / f"{stamp}-{n}" / path.relative_to(ROOT)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, target)
     return target
