@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tools.manifest import Kata, by_module, by_number, katas
+from tools.manifest import Kata, by_module, by_number
 
 TRACK = "katas"  # set by conftest.py from --track
 CURRENT: Kata | None = None  # the kata whose test is running (set by conftest.py)
@@ -366,7 +366,3 @@ def linspace(shape: tuple[int, ...], low: float = -4.0, high: float = 4.0, dtype
 
 def rand(*shape: int, generator: torch.Generator | None = None, dtype=torch.float64) -> Tensor:
     return torch.randn(*shape, generator=generator, dtype=dtype)
-
-
-def all_katas() -> tuple[Kata, ...]:
-    return katas()
