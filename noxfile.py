@@ -46,7 +46,8 @@ def shared_env(session: nox.Session) -> str:
 
 
 def pytest(session: nox.Session, track: str, files: list[str], *options: str) -> None:
-    session.run(shared_env(session), "-m", "pytest", "--track", track, *options, *files, *session.posargs)
+    """pytest under the supervisor (tools/runner.py): time limits, abnormal ends and blame."""
+    session.run(shared_env(session), "-m", "tools.runner", "--track", track, *options, *files, *session.posargs)
 
 
 def tool(session: nox.Session, module: str, *args: str) -> None:

@@ -1,19 +1,20 @@
 """Quick checks of the katas that later katas build on, to blame a failure on the right kata.
 
-When a test of kata 7 fails, conftest.py asks `first_broken(7)`: if kata 1, 2, 3 or 6 is
-unfinished or wrong, the learner is sent there first instead of reading kata 7's details.
+When a test of kata 7 fails, tests/plugin.py asks `first_broken` about the katas whose code ran in
+that test: if one of them is unfinished or wrong, the learner is sent there first instead of
+reading kata 7's details.
 Each check is small, seeded, and compares against torch's own operations in float64.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 
-import judge
-from tools.manifest import Kata, by_number
+from tests import judge
+from tools.manifest import Kata
 
 
 def _rand(*shape: int) -> torch.Tensor:
@@ -111,35 +112,29 @@ CHECKS: dict[str, Callable[[], bool]] = {
 }
 
 
-def _closure(kata: Kata) -> list[Kata]:
-    seen: list[Kata] = []
-    for number in kata.needs:
-        for need in [*_closure(by_number(number)), by_number(number)]:
-            if need not in seen:
-                seen.append(need)
-    return seen
-
-
 @functools.cache
 def problem(module: str) -> str | None:
     """None if the kata passes its quick check, else what is wrong with it, in a few words."""
+    before = judge.world()
     try:
-        with torch.no_grad(), judge.time_limit(10):
+        with torch.no_grad(), judge.session().limit(5):
             return None if CHECKS[module]() else "it gives wrong results"
-    except judge.TimedOut:
+    except (judge.TimedOut, judge.Stopped):
         return "it does not finish (an endless loop?)"
     except NotImplementedError as error:
         return str(error).split(": ", 1)[-1].split(";")[0]
     except judge.KataError as error:  # the kata's file does not even import
         return error.problem
-    except Exception as error:
+    except BaseException as error:  # a crash, sys.exit() and KeyboardInterrupt included
         return f"it raises {type(error).__name__}: {error}"
+    finally:
+        judge.restore(before)
 
 
-def first_broken(kata: Kata) -> tuple[Kata, str] | None:
-    """The earliest kata this one builds on that is unfinished or wrong, with the reason."""
-    for need in _closure(kata):
-        reason = problem(need.module) if need.module in CHECKS else None
+def first_broken(candidates: Iterable[Kata]) -> tuple[Kata, str] | None:
+    """The earliest of these katas that is unfinished or wrong, with the reason."""
+    for kata in sorted(candidates, key=lambda k: k.number):
+        reason = problem(kata.module) if kata.module in CHECKS else None
         if reason:
-            return need, reason
+            return kata, reason
     return None

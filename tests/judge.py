@@ -1,6 +1,6 @@
 """The judge: how the tests call a learner's code and explain what they find.
 
-Every test goes through three helpers here:
+Every test goes through a few helpers here:
 
     mod = judge.load("affine")                  # the module under test, from the chosen track
     out, cache = judge.call(mod.affine_forward, x, W, b)
@@ -8,7 +8,12 @@ Every test goes through three helpers here:
 
 A failure raises `KataError`, whose message is written for the learner: which function, called
 with which shapes, expected against got, and (when a classic mistake reproduces the result)
-what the mistake probably is. conftest.py prints that message instead of a traceback.
+what the mistake probably is. tests/plugin.py prints that message instead of a traceback.
+
+What the judge knows about the run lives in two explicit objects, both set by tests/plugin.py
+and nowhere else: the `Session` (the track judged, the time limit, functions already stopped
+as endless loops, global settings a kata changed) and the `Test` (the kata under test, the kata
+code that ran, and which call produced which value, so that a message names the right call).
 """
 
 from __future__ import annotations
@@ -16,23 +21,21 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from tools.manifest import Kata, by_module, by_number
-
-TRACK = "katas"  # set by conftest.py from --track
-CURRENT: Kata | None = None  # the kata whose test is running (set by conftest.py)
-_last_call = "the function"
+from tools.manifest import Kata, by_module, by_number, katas
 
 
 class KataError(AssertionError):
@@ -40,7 +43,7 @@ class KataError(AssertionError):
 
     def __init__(self, message: str, blame: int | None = None) -> None:
         super().__init__(message)
-        self.blame = blame if blame is not None else (CURRENT.number if CURRENT else None)
+        self.blame = blame if blame is not None else current().number
         self.problem = message  # without the "kata-7 needs kata-1" frame, when it is about another kata
 
 
@@ -52,12 +55,98 @@ class TimedOut(BaseException):
     """Raised inside code that ran past its time limit; a BaseException so `except Exception` cannot swallow it."""
 
 
+class Stopped(BaseException):
+    """Raised on entry to a function that already ran past the time limit in this session."""
+
+
+class ProgramExit(BaseException):
+    """Raised instead of ending the process when a kata calls os._exit."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The run's state: one Session per pytest run, one Test per test, set by tests/plugin.py only.
+
+
+@dataclass
+class Session:
+    track: str  # "katas" or "solutions": the package judged
+    root: Path  # the folder that holds that package
+    timeout: float  # seconds a test may run
+    hung: dict[tuple[str, str], str] = field(default_factory=dict)  # (file, function) -> the message
+    unusable: dict[str, str] = field(default_factory=dict)  # kata module -> why its import cannot be used
+    arm: Callable[[float], Any] = lambda seconds: contextlib.nullcontext()  # the supervisor's backstop
+
+    @contextlib.contextmanager
+    def limit(self, seconds: float) -> Iterator[None]:
+        """Run a block under a time limit: TimedOut here, and the supervisor's hard stop just after."""
+        with self.arm(seconds), time_limit(seconds):
+            yield
+
+    def package_dir(self) -> Path:
+        return self.root / self.track
+
+    def package(self) -> Any:
+        """The judged package, imported from root/track whatever sys.path says."""
+        if self.track not in sys.modules:
+            init = self.package_dir() / "__init__.py"
+            spec = importlib.util.spec_from_file_location(
+                self.track, init, submodule_search_locations=[str(init.parent)]
+            )
+            assert spec is not None and spec.loader is not None, f"{init} is missing"
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[self.track] = module
+            spec.loader.exec_module(module)
+        return sys.modules[self.track]
+
+
+@dataclass
+class Test:
+    kata: Kata
+    ran: set[int] = field(default_factory=set)  # the katas whose functions ran in this test
+    origins: dict[int, tuple[Any, str]] = field(default_factory=dict)  # id(value) -> (value, the call)
+    last_call: str = "your code"
+
+
+_session: Session | None = None
+_test: Test | None = None
+
+
+def start_session(session: Session) -> None:
+    global _session
+    _session = session
+
+
+def start_test(test: Test | None) -> None:
+    global _test
+    _test = test
+
+
+def session() -> Session:
+    assert _session is not None, "judge.start_session is called by tests/plugin.py"
+    return _session
+
+
+def current() -> Kata:
+    assert _test is not None, "judge.start_test is called by tests/plugin.py for every test"
+    return _test.kata
+
+
+def test() -> Test:
+    assert _test is not None, "judge.start_test is called by tests/plugin.py for every test"
+    return _test
+
+
+# ---------------------------------------------------------------------------------------------
+# Time limits, and watching which kata's code runs
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise TimedOut in this thread if the block runs longer than `seconds` (an endless loop, say).
 
     A timer thread sets an asynchronous exception on this one: pure Python, so it works on every
-    platform; it lands at the next Python instruction, after any torch call in progress returns.
+    platform; it lands at the next Python instruction. A wait inside one C call is the supervisor's
+    to stop (tools/runner.py).
     """
     target = threading.get_ident()
 
@@ -73,9 +162,97 @@ def time_limit(seconds: float) -> Iterator[None]:
         timer.cancel()
 
 
-def current() -> Kata:
-    assert CURRENT is not None, "judge.CURRENT is set by conftest.py for every test"
-    return CURRENT
+def kata_of_file(filename: str) -> Kata | None:
+    """The kata a source file of the judged package belongs to, or None."""
+    path = Path(filename)
+    return by_module(path.stem) if path.parent == session().package_dir() else None
+
+
+@contextlib.contextmanager
+def watching(test: Test) -> Iterator[None]:
+    """Record which katas' functions run in the block; stop at once a function known to loop forever."""
+    files: dict[str, int | None] = {}
+    hung = session().hung
+
+    def tracer(frame: Any, event: str, arg: Any) -> None:
+        code = frame.f_code
+        number = files.get(code.co_filename, -1)
+        if number == -1:
+            kata = kata_of_file(code.co_filename)
+            number = files[code.co_filename] = kata.number if kata else None
+        if number is not None and code.co_name != "<module>":
+            test.ran.add(number)
+            message = hung.get((code.co_filename, code.co_name))
+            if message:
+                raise Stopped(message)
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+@contextlib.contextmanager
+def not_watching() -> Iterator[None]:
+    previous = sys.gettrace()
+    sys.settrace(None)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch's global settings: every test starts from the same ones, and a kata may not change them
+
+
+def world() -> dict[str, Any]:
+    """The global settings a kata could change behind the tests' back."""
+    settings = {
+        "default dtype": torch.get_default_dtype(),
+        "grad mode": torch.is_grad_enabled(),
+        "number of threads": torch.get_num_threads(),
+        "deterministic algorithms": torch.are_deterministic_algorithms_enabled(),
+    }
+    if hasattr(torch, "get_default_device"):
+        settings["default device"] = torch.get_default_device()
+    return settings
+
+
+def restore(settings: Mapping[str, Any]) -> None:
+    torch.set_default_dtype(settings["default dtype"])
+    torch.set_grad_enabled(settings["grad mode"])
+    if torch.get_num_threads() != settings["number of threads"]:
+        torch.set_num_threads(settings["number of threads"])
+    torch.use_deterministic_algorithms(settings["deterministic algorithms"])
+    if "default device" in settings:
+        torch.set_default_device(settings["default device"])
+
+
+def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """'torch's default dtype to torch.float64' for each setting that differs; '' when none."""
+    return "; ".join(f"torch's {key} to {after[key]}" for key in before if before[key] != after[key])
+
+
+def _check_world(before: Mapping[str, Any], who: str, kata: Kata) -> None:
+    changed = changes(before, world())
+    if changed:
+        restore(before)
+        raise KataError(
+            _frame(
+                kata,
+                f"{who} changed {changed} (from {_was(before, changed)}): leave global settings alone. "
+                "Use a context manager for a local change (`with torch.no_grad():`), and the input's "
+                "dtype and device instead of new defaults",
+            ),
+            blame=kata.number,
+        )
+
+
+def _was(before: Mapping[str, Any], changed: str) -> str:
+    return ", ".join(str(before[key]) for key in before if f"torch's {key} to" in changed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,12 +267,23 @@ class _Lazy:
         self._module = module
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # pytest and hypothesis look for their own markers at collection
+            raise AttributeError(name)
         kata = by_module(self._module)
+        assert kata is not None, f"{self._module} is not a kata module"
+        module = import_kata(kata)
         try:
-            module = importlib.import_module(f"{TRACK}.{self._module}")
-        except Exception as error:  # SyntaxError, NameError at import time, a broken earlier kata...
-            raise _crash(error, f"importing {TRACK}/{self._module}.py", kata) from None
-        return getattr(module, name)
+            return getattr(module, name)
+        except AttributeError:
+            raise KataError(
+                _frame(
+                    kata,
+                    f"{kata.path(session().track)} has no `{name}`: the file is empty, or `{name}` was renamed "
+                    f"or deleted. Put back the definition the stub starts with (`nox -s reset -- {kata.number}` "
+                    "restores the whole stub and backs up your file first)",
+                ),
+                blame=kata.number,
+            ) from None
 
 
 def load(module: str) -> Any:
@@ -103,60 +291,151 @@ def load(module: str) -> Any:
     return _Lazy(module)
 
 
+def import_kata(kata: Kata) -> Any:
+    """Import a kata module and, first, each kata it builds on, checking that none changes torch's settings."""
+    track = session().track
+    with not_watching():
+        session().package()
+    for need in [*closure(kata), kata]:
+        name = f"{track}.{need.module}"
+        if name not in sys.modules and need.module not in session().unusable:
+            before = world()
+            try:
+                with not_watching():
+                    importlib.import_module(name)
+            except TimedOut as error:
+                frames = _frames_in_track(error)
+                at = f" (stopped at {need.path(track)}:{frames[-1].lineno}: {(frames[-1].line or '').strip()})"
+                session().unusable[need.module] = (
+                    f"importing {need.path(track)} did not finish within {session().timeout:g} s: the code at the "
+                    "top level of the file (outside any function) runs on import, and it does not end"
+                    + (at if frames else "")
+                )
+            except Stopped:
+                raise
+            except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
+                raise _crash(error, f"importing {need.path(track)}", need) from None
+            changed = changes(before, world())
+            if changed:
+                restore(before)
+                session().unusable[need.module] = (
+                    f"{need.path(track)} changed {changed} when imported: leave global settings alone "
+                    "(no torch.set_... calls at the top of the file)"
+                )
+        if need.module in session().unusable:
+            raise KataError(_frame(need, session().unusable[need.module]), blame=need.number)
+    return sys.modules[f"{track}.{kata.module}"]
+
+
+def closure(kata: Kata) -> list[Kata]:
+    """Every kata this one builds on (the manifest's `needs`, followed to the end), in kata order."""
+    seen: set[int] = set()
+    todo = list(kata.needs)
+    while todo:
+        number = todo.pop()
+        if number not in seen:
+            seen.add(number)
+            todo.extend(by_number(number).needs)
+    return [k for k in katas() if k.number in seen]
+
+
 def shape_of(value: Any) -> str:
     if isinstance(value, Tensor):
         return "(" + ", ".join(str(s) for s in value.shape) + ("," if value.dim() == 1 else "") + ")"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):
         return repr(value)
     return type(value).__name__
 
 
 def describe_call(fn: Callable, args: tuple) -> str:
-    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "the function"))
-    try:
-        names = [p for p in inspect.signature(fn).parameters]
-    except (TypeError, ValueError):
-        names = []
+    """'relu_forward(x (2, 3))', 'TwoLayerNet(5, 4, 3)', 'TwoLayerPytorch module(x (3, 6))'."""
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
+        name = fn.__qualname__
+        try:
+            names = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            names = []
+    else:
+        name, names = f"{type(fn).__name__} module", ["x"]
     names += [f"arg{i}" for i in range(len(names), len(args))]
     parts = []
     for pname, value in zip(names, args):
-        parts.append(f"{pname} {shape_of(value)}" if isinstance(value, Tensor) else pname)
+        if isinstance(value, Tensor):
+            parts.append(f"{pname} {shape_of(value)}")
+        elif isinstance(value, (bool, int, float)):
+            parts.append(repr(value) if inspect.isclass(fn) else f"{pname}={value!r}")
+        else:
+            parts.append(pname)
     return f"{name}({', '.join(parts)})"
+
+
+# Crashes whose torch message a learner cannot be expected to decode.
+COMMON_CRASHES = {
+    r"could not infer output dtype.*Bool": ".mean() of a bool tensor (a comparison such as `guess == labels`): "
+    "convert it first, `(guess == labels).float().mean()`.",
+    r"mat1 and mat2 shapes cannot be multiplied|size mismatch|must match the size": "two shapes that do not fit "
+    "together: write the shape of every tensor in the formula next to it and check the order of the product.",
+    r"expected (scalar type|m1 and m2 to have the same dtype)|found dtype .* but expected": "tensors of two dtypes "
+    "in one operation (float32 and float64): build new tensors from the inputs (torch.zeros_like, "
+    "x.new_zeros, .to(x.dtype)) instead of fixing a dtype.",
+    r"Boolean value of Tensor with more than one value is ambiguous": "`if`, `and`, `or`, max() or min() on a "
+    "tensor of many values: use torch.where, torch.maximum or a comparison that makes a mask.",
+    r"one_hot is only applicable to index tensor": "labels must be an integer (long) tensor of class indices.",
+    r"leaf Variable that requires grad is being used in an in-place operation": "an in-place update of a tensor "
+    "that requires grad: run the update under `with torch.no_grad():`.",
+    r"does not require grad and does not have a grad_fn": "backward or autograd.grad on a result computed from "
+    "tensors that do not require grad: make the leaves with .requires_grad_(True) and compute under "
+    "torch.enable_grad().",
+    r"object is not subscriptable|cannot unpack non-iterable|object is not iterable": "a function returned "
+    "something of another kind than its docstring promises (each layer returns (out, cache)).",
+}
 
 
 def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> Any:
     """Call the learner's fn; NotImplementedError and crashes become KataErrors that say who to blame.
 
     `explain` maps a regular expression to a likely cause: a crash whose message matches it
-    is explained with that cause.
+    is explained with that cause (before the common torch crashes in COMMON_CRASHES).
     """
-    global _last_call
-    _last_call = describe_call(fn, args)
+    described = describe_call(fn, args)
+    state = test()
+    state.last_call = described
+    before = world()
     try:
-        return fn(*args)
-    except KataError:
+        result = fn(*args)
+    except (KataError, TimedOut, Stopped):
         raise
     except NotImplementedError as error:
         raise not_started(error) from None
-    except Exception as error:
-        crash = _crash(error, f"calling {_last_call}", None)
-        cause = next((c for pattern, c in (explain or {}).items() if re.search(pattern, str(error))), None)
-        if cause and crash.blame == current().number:
+    except BaseException as error:  # a crash; SystemExit, KeyboardInterrupt and os._exit included
+        crash = _crash(error, f"calling {described}", None)
+        explained = {**(explain or {}), **COMMON_CRASHES}
+        cause = next((c for pattern, c in explained.items() if re.search(pattern, str(error))), None)
+        if cause:
             crash = KataError(f"{crash}\n  Likely cause: {cause}", blame=crash.blame)
         raise crash from None
+    _check_world(before, described, current())
+    _remember(result, described)
+    return result
 
 
-def _package_dir() -> Path:
-    return Path(sys.modules[TRACK].__file__).parent
+def _remember(result: Any, described: str) -> None:
+    """Note which call produced a value (and the items of a returned tuple or dict)."""
+    origins = test().origins
+    items = result.values() if isinstance(result, dict) else result if isinstance(result, tuple) else ()
+    for value in (result, *items):
+        origins[id(value)] = (value, described)
+
+
+def origin(value: Any) -> str | None:
+    """The call that returned value, when a judge.call did; None otherwise."""
+    found = test().origins.get(id(value))
+    return found[1] if found is not None and found[0] is value else None
 
 
 def _frames_in_track(error: BaseException) -> list[traceback.FrameSummary]:
-    try:
-        root = _package_dir()
-    except (KeyError, TypeError):
-        return []
-    frames = traceback.extract_tb(error.__traceback__)
-    return [f for f in frames if Path(f.filename).parent == root]
+    root = session().package_dir()
+    return [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == root]
 
 
 def _kata_of_frame(frame: traceback.FrameSummary) -> Kata | None:
@@ -166,16 +445,17 @@ def _kata_of_frame(frame: traceback.FrameSummary) -> Kata | None:
 def not_started(error: NotImplementedError) -> NotStarted:
     match = re.match(r"kata-(\d+)", str(error))
     frames = _frames_in_track(error)
-    if match:
+    if match and 1 <= int(match.group(1)) <= len(katas()):
         culprit = by_number(int(match.group(1)))
     elif frames:
         culprit = _kata_of_frame(frames[-1]) or current()
     else:
         culprit = current()
-    what = str(error).split(": ", 1)[-1].split(";")[0] if match else f"{TRACK}/{culprit.module}.py"
+    track = session().track
+    what = str(error).split(": ", 1)[-1].split(";")[0] if match else f"{track}/{culprit.module}.py"
     if culprit.number == current().number:
         return NotStarted(
-            f"{culprit.label}: {what}. Open {culprit.path(TRACK)}, read its docstring, and replace the "
+            f"{culprit.label}: {what}. Open {culprit.path(track)}, read its docstring, and replace the "
             f"`raise NotImplementedError` with your code. Stuck? `nox -s hint -- {culprit.number}`.",
             blame=culprit.number,
         )
@@ -189,24 +469,54 @@ def needs_message(culprit: Kata, problem: str) -> str:
     )
 
 
-def _crash(error: Exception, doing: str, kata: Kata | None) -> KataError:
+def _frame(kata: Kata, text: str) -> str:
+    """A message about kata's code, framed for the test that found it."""
+    if kata.number != current().number:
+        return needs_message(kata, text)
+    return f"{kata.label}: {text}."
+
+
+def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
     frames = _frames_in_track(error)
-    if isinstance(error, SyntaxError):  # the file that does not parse is the culprit, not its importer
-        kata = by_module(Path(error.filename or "").stem) or kata
-        line = f"\n  at {TRACK}/{Path(error.filename or '?').name}:{error.lineno}:  {(error.text or '').strip()}"
-    elif frames:
+    track = session().track
+    if isinstance(error, (SyntaxError, ValueError)) and not frames and kata is not None and doing.startswith("import"):
+        # The file that does not parse is the culprit, not its importer.
+        filename = getattr(error, "filename", None)
+        kata = by_module(Path(filename).stem) if filename else kata
+        kata = kata or current()
+        problem = str(error)
+        if "null bytes" in problem or "Non-UTF-8" in problem or "codec can't decode" in problem:
+            text = (
+                f"{kata.path(track)} is not a Python text file ({problem.split('(')[0].strip()}). Save it as "
+                f"UTF-8 text; `nox -s reset -- {kata.number}` puts back the stub and backs up this file first"
+            )
+            return KataError(_frame(kata, text), blame=kata.number)
+        at = (
+            f"\n  at {kata.path(track)}:{error.lineno}:  {(error.text or '').strip()}"
+            if isinstance(error, SyntaxError) and error.lineno
+            else ""
+        )
+        text = f"{doing} raised {type(error).__name__}: {getattr(error, 'msg', None) or error}{at}"
+        error_ = KataError(_frame(kata, text).rstrip("."), blame=kata.number)
+        error_.problem = text
+        return error_
+    line = ""
+    if frames:
         where = frames[-1]
         kata = _kata_of_frame(where) or kata
-        line = f"\n  at {TRACK}/{Path(where.filename).name}:{where.lineno}:  {(where.line or '').strip()}"
-    else:
-        line = ""
+        line = f"\n  at {track}/{Path(where.filename).name}:{where.lineno}:  {(where.line or '').strip()}"
     kata = kata or current()
-    message = f"{type(error).__name__}: {error}".strip()
+    if isinstance(error, (SystemExit, ProgramExit)):
+        message = f"{type(error).__name__}({error}): your code must return its result, not end the program"
+    elif isinstance(error, KeyboardInterrupt):
+        message = "KeyboardInterrupt: remove the `raise KeyboardInterrupt` (or input()) from your code"
+    else:
+        message = f"{type(error).__name__}: {error}".strip()
     text = f"{doing} raised {message}{line}"
     if kata.number != current().number:
-        error = KataError(needs_message(kata, text), blame=kata.number)
-        error.problem = text
-        return error
+        found = KataError(needs_message(kata, text), blame=kata.number)
+        found.problem = text
+        return found
     return KataError(f"{kata.label}: {text}", blame=kata.number)
 
 
@@ -219,32 +529,40 @@ def fail(message: str) -> KataError:
 # Checking results
 
 
+def _subject(name: str, got: Any) -> str:
+    """'dW from affine_backward(dout (3, 4), cache)' when a judged call returned got; else name."""
+    made_by = origin(got)
+    return f"{name} from {made_by}" if made_by else name
+
+
 def unpack(value: Any, names: tuple[str, ...]) -> tuple:
     """Check that a call returned a tuple of len(names) values, as its docstring promises."""
     want = "(" + ", ".join(names) + ")"
     if not isinstance(value, tuple) or len(value) != len(names):
         got = f"a {len(value)}-tuple" if isinstance(value, tuple) else f"a {type(value).__name__}"
-        raise fail(f"{_last_call} returned {got}; expected the tuple {want}.")
+        made_by = origin(value) or test().last_call
+        raise fail(f"{made_by} returned {got}; expected the tuple {want} (return {', '.join(names)}).")
     return value
 
 
 def tensor(name: str, got: Any, like: Tensor | None = None, shape: tuple | None = None) -> Tensor:
     """Check got is a tensor (with like's shape, dtype and device, when given)."""
+    subject = _subject(name, got)
     if not isinstance(got, Tensor):
-        raise fail(f"{_last_call} returned {name} as a {type(got).__name__}; expected a torch.Tensor.")
+        raise fail(f"{subject} is a {type(got).__name__}; expected a torch.Tensor.")
     want_shape = tuple(like.shape) if like is not None else shape
     if want_shape is not None and tuple(got.shape) != tuple(want_shape):
         hint = ""
         if got.dim() == 2 and tuple(got.shape) == tuple(reversed(want_shape)):
             hint = " It has the transposed shape: check the order of the matrix product."
-        raise fail(f"{_last_call} returned {name} of shape {tuple(got.shape)}; expected {tuple(want_shape)}.{hint}")
+        raise fail(f"{subject} has shape {tuple(got.shape)}; expected {tuple(want_shape)}.{hint}")
     if like is not None and got.dtype != like.dtype:
         raise fail(
-            f"{_last_call} returned {name} as {got.dtype}; expected {like.dtype}, the dtype of the input "
+            f"{subject} is {got.dtype}; expected {like.dtype}, the dtype of the input "
             "(build new tensors from the inputs, e.g. torch.zeros_like, instead of fixing a dtype)."
         )
     if like is not None and got.device != like.device:
-        raise fail(f"{_last_call} returned {name} on {got.device}; expected {like.device}, the input's.")
+        raise fail(f"{subject} is on {got.device}; expected {like.device}, the input's.")
     return got
 
 
@@ -280,20 +598,21 @@ def close(
     nonfinite: str = "",
 ) -> None:
     """Fail, in words, unless got is a tensor of expected's shape whose values are allclose."""
+    subject = _subject(name, got)
     if isinstance(got, Tensor) and tuple(got.shape) != tuple(expected.shape):
         cause = diagnose(got, diagnoses)
         if cause:
-            raise fail(
-                f"{_last_call} returned {name} of shape {tuple(got.shape)}; expected {tuple(expected.shape)}.{cause}"
-            )
+            raise fail(f"{subject} has shape {tuple(got.shape)}; expected {tuple(expected.shape)}.{cause}")
     tensor(name, got, like=expected if compare_dtype else None, shape=tuple(expected.shape))
+    if got.is_complex() or got.dtype == torch.bool:
+        raise fail(f"{subject} is {got.dtype}; expected real numbers ({expected.dtype}).")
     got64 = got.detach().double().cpu()
     want64 = expected.detach().double().cpu()
     finite = torch.isfinite(got64)
     if not bool(finite.all()):
         index = tuple(int(i) for i in (~finite).nonzero()[0])
         raise fail(
-            f"{_last_call} returned {name} with {int((~finite).sum())} NaN or inf values "
+            f"{subject} has {int((~finite).sum())} NaN or inf values "
             f"(first at {list(index)}: {got64[index].item()}; expected {want64[index].item():.6g})."
             + (f"\n  Likely cause: {nonfinite}" if nonfinite else diagnose(got, diagnoses))
         )
@@ -305,20 +624,30 @@ def close(
     at = f" at {list(worst)}" if worst else ""
     wrong = int((error > allowed).sum())
     raise fail(
-        f"{_last_call} returned {name} with wrong values: {wrong} of {error.numel()} entries are off. "
+        f"{subject} has wrong values: {wrong} of {error.numel()} entries are off. "
         f"Largest error {error[worst].item():.4g}{at}: got {got64[worst].item():.6g}, "
         f"expected {want64[worst].item():.6g}." + diagnose(got, diagnoses)
     )
 
 
 def unchanged(name: str, before: Tensor, after: Tensor, diagnoses: Mapping[str, Any] | None = None) -> None:
-    """Fail if the learner's code wrote into a tensor it was given (naming the write, when a diagnosis matches)."""
+    """Fail if the call just made wrote into a tensor it was given (naming the write, when a diagnosis matches).
+
+    Call it right after the call that must leave its input alone: the message names that call.
+    """
+    advice = (
+        "Build new tensors instead of changing (with `+=`, `*=`, `[...] =`, or a method ending in `_`) "
+        "the tensors you are given: the caller still needs them."
+    )
+    who = test().last_call
+    if before.shape != after.shape or before.dtype != after.dtype:
+        was, now = (f"{tuple(t.shape)} {t.dtype}" for t in (before, after))
+        raise fail(f"{who} changed its input {name} in place: it was {was} and is now {now}. {advice}")
     if not torch.equal(before, after):
         changed = int((before != after).sum())
         raise fail(
-            f"{_last_call} changed its input {name} in place ({changed} entries differ after the call). "
-            "Build new tensors instead of assigning into (or using `+=`, `*=`, `[...] =` on) "
-            "the tensors you are given: the caller still needs them." + diagnose(after, diagnoses)
+            f"{who} changed its input {name} in place ({changed} of {before.numel()} entries differ after the "
+            f"call). {advice}" + diagnose(after, diagnoses)
         )
 
 

@@ -2,7 +2,7 @@
 
 import torch
 
-import judge
+from tests import judge
 
 mod = judge.load("accuracy")
 

@@ -4,7 +4,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import judge
+from tests import judge
 
 mod = judge.load("affine")
 dims = st.integers(min_value=1, max_value=6)

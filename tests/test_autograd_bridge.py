@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-import judge
+from tests import judge
 
 mod = judge.load("autograd_bridge")
 KEYS = ("W1", "b1", "W2", "b2")

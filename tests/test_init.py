@@ -4,7 +4,7 @@ import math
 
 import torch
 
-import judge
+from tests import judge
 
 mod = judge.load("init")
 KEYS = {"W1", "b1", "W2", "b2"}

@@ -4,7 +4,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import judge
+from tests import judge
 
 mod = judge.load("model")
 KEYS = ("W1", "b1", "W2", "b2")

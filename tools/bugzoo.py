@@ -2,7 +2,7 @@
 
 Each mistake in tools/bugzoo.toml is one exact text replacement in the reference solution of a
 kata. For each, a temporary `katas` package holds every reference module with that one module
-mutated, and that kata's tests run against it (tools/results.py). A mistake is caught when a
+mutated, and that kata's tests run against it (tools/runner.py). A mistake is caught when a
 test fails; it is diagnosed when a failure tells the learner its "Likely cause".
 
     python -m tools.bugzoo              run the whole zoo (exit 1 if one escapes, or < 80 % named)
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import results, stubs
+from tools import runner, stubs
 from tools.manifest import ROOT, Kata, katas, parse_number, tomllib
 
 ZOO = ROOT / "tools" / "bugzoo.toml"
@@ -93,11 +93,11 @@ def judge(zoo: list[Mistake]) -> list[Verdict]:
             stubs.write_package(package, stubbed=())
             path = package / f"{mistake.kata.module}.py"
             path.write_text(mistake.apply(path.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
-            jobs.append(results.Job((mistake.kata,), kata_root=package.parent))
-        return [verdict(mistake, outcomes) for mistake, outcomes in zip(zoo, results.run_many(jobs))]
+            jobs.append(runner.Job.of([mistake.kata], root=package.parent))
+        return [verdict(mistake, outcomes) for mistake, outcomes in zip(zoo, runner.run(jobs, workers=2))]
 
 
-def verdict(mistake: Mistake, outcomes: list[results.Outcome]) -> Verdict:
+def verdict(mistake: Mistake, outcomes: list[runner.Outcome]) -> Verdict:
     failures = [o.message for o in outcomes if not o.passed]
     causes = (line.strip() for m in failures for line in m.splitlines() if line.strip().startswith(LIKELY))
     return Verdict(mistake, caught=bool(failures), diagnosis=next(causes, "").removeprefix(LIKELY))

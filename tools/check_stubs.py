@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools import results, stubs
+from tools import runner, stubs
 from tools.manifest import Kata, katas
 
 
@@ -21,8 +21,8 @@ def main() -> int:
         jobs = []
         for kata in chosen:
             stubs.write_package(Path(tmp) / kata.module / "katas", stubbed={kata.module})
-            jobs.append(results.Job((kata,), kata_root=Path(tmp) / kata.module))
-        found = [problems(kata, outcomes) for kata, outcomes in zip(chosen, results.run_many(jobs))]
+            jobs.append(runner.Job.of([kata], root=Path(tmp) / kata.module))
+        found = [problems(kata, outcomes) for kata, outcomes in zip(chosen, runner.run(jobs, workers=2))]
     for kata, found_here in zip(chosen, found):
         verdict = "ok" if not found_here else f"{len(found_here)} problem(s)"
         print(f"  kata-{kata.number} {kata.name:<16} {verdict}")
@@ -33,7 +33,7 @@ def main() -> int:
     return 1 if bad else 0
 
 
-def problems(kata: Kata, outcomes: list[results.Outcome]) -> list[str]:
+def problems(kata: Kata, outcomes: list[runner.Outcome]) -> list[str]:
     """What is wrong with one kata's tests on its pristine stub; empty when they discriminate."""
     if not outcomes:
         return [f"{kata.label}: no test was collected from {kata.test_file}"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from tools import results
+from tools import runner
 from tools.manifest import katas
 
 
-def status(outcomes: list[results.Outcome], number: int) -> tuple[str, bool]:
+def status(outcomes: list[runner.Outcome], number: int) -> tuple[str, bool]:
     """(text for the table, done?) for one kata's outcomes."""
     passed = sum(o.passed for o in outcomes)
     total = len(outcomes)
@@ -29,10 +29,10 @@ def bar(done: int, total: int, width: int = 27) -> str:
 
 def main() -> int:
     all_katas = katas()
-    outcomes = results.run(all_katas, track="katas", extra=sys.argv[1:])
+    (outcomes,) = runner.run([runner.Job.of(all_katas)], pytest_args=sys.argv[1:])
     rows, done_count, next_kata = [], 0, None
     for kata in all_katas:
-        mine = [o for o in outcomes if o.test.startswith(kata.test_file) or f"test_{kata.module}.py" in o.test]
+        mine = [o for o in outcomes if o.kata == kata]
         text, done = status(mine, kata.number)
         done_count += done
         if not done and next_kata is None:

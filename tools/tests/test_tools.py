@@ -4,7 +4,7 @@ import pytest
 
 from tools import hints, progress, reset, stubs
 from tools.manifest import by_number, katas, parse_number
-from tools.results import Outcome
+from tools.runner import Outcome
 
 SOURCE = '''def f(x):
     """Doc."""
@@ -107,7 +107,7 @@ def test_progress_status_of_a_kata():
 
 
 def test_time_limit_stops_an_endless_loop():
-    import judge
+    from tests import judge
 
     with pytest.raises(judge.TimedOut), judge.time_limit(0.2):
         while True:

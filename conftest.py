@@ -1,0 +1,4 @@
+"""pytest finds this file first, whatever the command line: it loads the katas' plugin (tests/plugin.py),
+so `python -m pytest --track solutions` works from the repository root with or without paths."""
+
+pytest_plugins = ["tests.plugin"]

@@ -1,0 +1,345 @@
+"""The pytest plugin of the katas: which track to judge, a clean world per test, time limits, blame.
+
+    python -m pytest --track katas       the learner's code in katas/ (the default; or $KATA_TRACK)
+    python -m pytest --track solutions   the reference in solutions/
+
+The root conftest.py registers this plugin, so the options work from any pytest command line in
+the repository. KATA_ROOT names another folder holding the `katas` package to judge (`nox -s
+stubs` and `nox -s bugzoo` use it). The nox sessions run pytest under tools/runner.py, which
+passes --kata-supervisor: then this plugin reports each test's verdict to the supervisor as
+JSON lines and arms a hard stop (faulthandler) that no wait inside a C call can escape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACKS = ("katas", "solutions")
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+from tests import deps, judge  # noqa: E402
+from tools.manifest import Kata, by_module, by_number, katas  # noqa: E402
+from tools.runner import Outcome, next_steps  # noqa: E402
+
+settings.register_profile(
+    "katas",
+    derandomize=True,  # the same examples every run: a failure is reproducible, not flaky
+    database=None,
+    deadline=None,
+    max_examples=25,
+    report_multiple_bugs=False,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no `explain`: it traces, and so do we
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
+settings.load_profile("katas")
+
+TIMEOUT = 10.0  # seconds per test: the slowest test takes under 2 s on a busy 2-core machine
+OUTPUT_SHOWN = 3000  # characters of a failing test's captured output that its report shows
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("katas")
+    group.addoption(
+        "--track",
+        choices=TRACKS,
+        default=None,
+        help="which code to judge: katas (yours, the default; or $KATA_TRACK) or solutions (the reference)",
+    )
+    group.addoption(
+        "--kata-timeout",
+        type=float,
+        default=float(os.environ.get("KATA_TIMEOUT", TIMEOUT)),
+        help=f"seconds a single test may run before it fails as a likely endless loop (default {TIMEOUT:g})",
+    )
+    group.addoption("--kata-supervisor", default=None, help="(internal) the folder tools/runner.py watches")
+
+
+# ---------------------------------------------------------------------------------------------
+# The run: one judge.Session, and the supervisor's channel
+
+
+class Channel:
+    """What the supervisor (tools/runner.py) reads: JSON lines, and a traceback dump on a hard stop."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.folder = Path(folder) if folder else None
+        self.events = open(self.folder / "events.jsonl", "a", encoding="utf-8") if self.folder else None  # noqa: SIM115
+        self.dump = open(self.folder / "dump.txt", "w", encoding="utf-8") if self.folder else None  # noqa: SIM115
+        if self.dump:
+            faulthandler.enable(file=self.dump)  # a crash (segfault, abort) leaves its traceback
+
+    def emit(self, event: str, **data: Any) -> None:
+        if self.events:
+            self.events.write(json.dumps({"event": event, "time": time.time(), **data}) + "\n")
+            self.events.flush()
+
+    def hung(self) -> dict[tuple[str, str], str]:
+        path = self.folder / "hung.json" if self.folder else None
+        if path is None or not path.exists():
+            return {}
+        return {(e["file"], e["function"]): e["message"] for e in json.loads(path.read_text(encoding="utf-8"))}
+
+    @contextlib.contextmanager
+    def arm(self, seconds: float) -> Iterator[None]:
+        """While a block runs: os._exit raises instead of ending the process, and, when supervised, a
+        traceback dump and a hard exit follow if the block outlives its time limit by 1.5 s."""
+        real_exit = os._exit
+
+        def refuse(status: int) -> None:
+            raise judge.ProgramExit(f"os._exit({status})")
+
+        os._exit = refuse  # type: ignore[assignment]
+        if self.dump:
+            self.emit("deadline", at=time.time() + seconds)
+            faulthandler.dump_traceback_later(seconds + 1.5, exit=True, file=self.dump)
+        try:
+            yield
+        finally:
+            os._exit = real_exit
+            if self.dump:
+                faulthandler.cancel_dump_traceback_later()
+                self.emit("deadline", at=None)
+
+
+_channel_key = pytest.StashKey[Channel]()
+_baseline_key = pytest.StashKey[dict]()
+_outcome_key = pytest.StashKey[dict]()
+_told_key = pytest.StashKey[set]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    track = config.getoption("track") or os.environ.get("KATA_TRACK", "katas")
+    if track not in TRACKS:
+        raise pytest.UsageError(f"KATA_TRACK={track!r} is not a track: choose one of {', '.join(TRACKS)}")
+    channel = Channel(config.getoption("kata_supervisor"))
+    config.stash[_channel_key] = channel
+    timeout = config.getoption("kata_timeout")
+    root = Path(os.environ.get("KATA_ROOT") or ROOT)
+    judge.start_session(judge.Session(track, root, timeout, hung=channel.hung(), arm=channel.arm))
+    baseline = judge.world()
+    baseline.update({"default dtype": __import__("torch").float32, "grad mode": True})
+    config.stash[_baseline_key] = baseline
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    channel = config.stash.get(_channel_key, None)
+    if channel and channel.events:
+        channel.events.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    track = judge.session().track
+    return f"judging: {track}/ ({'your code' if track == 'katas' else 'the reference'})"
+
+
+def kata_of(item: pytest.Item) -> Kata | None:
+    return by_module(item.path.stem.removeprefix("test_")) if item.path.parent == ROOT / "tests" else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Run tests in kata order, whatever order the files were given in.
+    order = {f"test_{k.module}": k.number for k in katas()}
+    items.sort(key=lambda item: order.get(item.path.stem, 99))
+    config.stash[_channel_key].emit("collected", tests=[item.nodeid for item in items])
+
+
+# ---------------------------------------------------------------------------------------------
+# Each test: a clean world, a time limit, and a record of which katas' code ran
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    import torch
+
+    kata = kata_of(item)
+    judge.start_test(judge.Test(kata) if kata else None)
+    judge.restore(item.config.stash[_baseline_key])
+    torch.manual_seed(0)
+    item.stash[_outcome_key] = {"passed": True, "skipped": False, "blame": None, "not_started": False, "message": ""}
+    item.config.stash[_channel_key].emit("start", test=item.nodeid, kata=kata.number if kata else None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    state = judge.test() if kata_of(item) else None
+    if state is None:
+        return (yield)
+    session = judge.session()
+    try:
+        with judge.watching(state), session.limit(session.timeout):
+            result = yield
+    except (judge.KataError, pytest.skip.Exception, pytest.fail.Exception, pytest.exit.Exception):
+        raise
+    except judge.TimedOut as error:
+        raise timed_out(error, state, item.config.stash[_channel_key]) from None
+    except judge.Stopped as error:
+        frames = judge._frames_in_track(error)
+        kata = (judge._kata_of_frame(frames[-1]) if frames else None) or state.kata
+        raise judge.KataError(judge._frame(kata, str(error)), blame=kata.number) from None
+    except BaseException as error:  # from kata code run outside judge.call, or a check tripped by a result
+        raise unexpected(error, state) from None
+    changed = judge.changes(item.config.stash[_baseline_key], judge.world())
+    if changed:
+        raise judge.fail(f"torch's global settings were changed while this test ran ({changed}): leave them alone.")
+    return result
+
+
+def timed_out(error: judge.TimedOut, state: judge.Test, channel: Channel) -> judge.KataError:
+    """The message for a test stopped at its time limit; later calls of that function stop at once."""
+    session = judge.session()
+    frames = judge._frames_in_track(error)
+    found = [(judge._kata_of_frame(f), f) for f in reversed(frames)]  # innermost first
+    culprit = next((k for k, _ in found if k and k != state.kata and deps.problem(k.module)), None)
+    if culprit is None:
+        culprit = state.kata if any(k == state.kata for k, _ in found) else (found[-1][0] if found else state.kata)
+    culprit = culprit or state.kata
+    mine = [f for k, f in found if k == culprit]
+    where = ""
+    if mine:
+        inner, outer = mine[0], mine[-1]
+        where = f" in {outer.name}, at {culprit.path(session.track)}:{inner.lineno} ({(inner.line or '').strip()})"
+    text = (
+        f"this test did not finish within {session.timeout:g} s and was stopped{where}. The likely cause is an "
+        "endless loop (a `while` whose condition never changes, an index that never advances) or training "
+        "far longer than asked (check that n_epochs and batch_size are honoured). A slow computer? "
+        f"Allow more time with `nox -s kata-{state.kata.number} -- --kata-timeout 60`"
+    )
+    if mine:
+        again = (
+            f"{mine[-1].name} did not finish within {session.timeout:g} s in an earlier test, so it is not run again"
+        )
+        session.hung[(mine[-1].filename, mine[-1].name)] = again
+        channel.emit("hung", file=mine[-1].filename, function=mine[-1].name, message=again)
+    return judge.KataError(judge._frame(culprit, text), blame=culprit.number)
+
+
+def unexpected(error: BaseException, state: judge.Test) -> judge.KataError | BaseException:
+    """A crash that did not go through judge.call, or a test that tripped over a strange result."""
+    if judge._frames_in_track(error) or isinstance(error, (SystemExit, KeyboardInterrupt, judge.ProgramExit)):
+        return judge._crash(error, f"running {state.last_call}", None)
+    if judge.session().track == "solutions":
+        return error  # on the reference this is a bug in the tests: keep its traceback
+    where = traceback_line(error)
+    return judge.fail(
+        f"the test could not check what your code gave it: {type(error).__name__}: {error}{where}. "
+        f"The last call was {state.last_call}: compare what it returns (types, shapes, how many values) "
+        "with its docstring."
+    )
+
+
+def traceback_line(error: BaseException) -> str:
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == ROOT / "tests"]
+    return f" (at tests/{Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports: a KataError prints as its message, without a traceback, and is blamed on a kata.
+
+
+def _message(error: BaseException) -> str:
+    notes = [n for n in getattr(error, "__notes__", []) if n.strip()]
+    return "\n".join([str(error), *notes])
+
+
+def _trim(report: pytest.TestReport) -> None:
+    """Show at most OUTPUT_SHOWN characters of what the learner's code printed."""
+    trimmed = []
+    for title, content in report.sections:
+        if len(content) > OUTPUT_SHOWN:
+            rest = content[OUTPUT_SHOWN:]
+            content = (
+                f"{content[:OUTPUT_SHOWN]}\n... and {rest.count(chr(10)) + 1} more lines "
+                f"({len(rest):,} characters) not shown."
+            )
+        trimmed.append((title, content))
+    report.sections[:] = trimmed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    _trim(report)
+    outcome = item.stash.get(_outcome_key, None)
+    if outcome is not None:
+        explain(item, call, report, outcome)
+        if call.when == "teardown":
+            report_end(item, outcome)
+    return report
+
+
+def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, outcome: dict) -> None:
+    """Replace a failure's traceback with its message, blamed on the kata at fault."""
+    kata = kata_of(item)
+    if report.skipped:
+        outcome["skipped"] = True
+    if kata is None or not report.failed or call.excinfo is None:
+        if report.failed:
+            outcome.update(passed=False, message=str(report.longrepr)[:2000])
+        return
+    error = call.excinfo.value
+    blame = getattr(error, "blame", None) or kata.number
+    text = _message(error) if isinstance(error, judge.KataError) else None
+    told: set = item.config.stash.setdefault(_told_key, set())
+    if isinstance(error, judge.NotStarted):
+        # Say it in full once per kata; after that one line is enough.
+        text = str(error) if blame not in told else str(error).split(". ")[0].rstrip(".") + "."
+        told.add(blame)
+    own_stub = isinstance(error, judge.NotStarted) and blame == kata.number
+    state = judge.test()
+    if blame == kata.number and not own_stub:
+        # Evidence first: an earlier kata is blamed only if its code ran here and it is broken.
+        ran = [by_number(n) for n in sorted(state.ran) if n != kata.number]
+        broken = deps.first_broken(ran)
+        if broken:
+            culprit, reason = broken
+            blame = culprit.number
+            text = (
+                f"{kata.label} needs {culprit.label}: {reason}. Run `nox -s kata-{culprit.number}` "
+                f"first; this test cannot pass until it does."
+            )
+    if text is not None:
+        report.longrepr = text
+    verdict = [("blame", blame), ("not_started", isinstance(error, judge.NotStarted))]
+    item.user_properties.extend(verdict)
+    report.user_properties = [*report.user_properties, *verdict]
+    message = text if text is not None else str(report.longrepr)
+    outcome.update(passed=False, blame=blame, not_started=isinstance(error, judge.NotStarted), message=message)
+
+
+def report_end(item: pytest.Item, outcome: dict) -> None:
+    """Tell the supervisor how a test ended and which katas' code it ran (after its teardown)."""
+    state = judge.test() if kata_of(item) else None
+    ran = sorted(state.ran) if state else []
+    item.config.stash[_channel_key].emit("end", test=item.nodeid, ran=ran, **outcome)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """End with one line per kata that failed: what to do next (the supervisor says it when there is one)."""
+    if config.getoption("kata_supervisor"):
+        return
+    outcomes = [
+        Outcome(
+            r.nodeid,
+            passed=False,
+            blame=dict(r.user_properties).get("blame"),
+            not_started=bool(dict(r.user_properties).get("not_started")),
+        )
+        for r in terminalreporter.stats.get("failed", [])
+    ] + [Outcome(r.nodeid, passed=True) for r in terminalreporter.stats.get("passed", [])]
+    lines = next_steps(judge.session().track, outcomes)
+    if lines:
+        passed = all(o.passed for o in outcomes)
+        terminalreporter.section("done" if passed else "what to do next", sep="-", bold=True, green=passed)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,421 @@
+"""The one runner: every nox session that judges kata code runs pytest under this supervisor.
+
+The learner's code is untrusted: it may loop forever inside one C call, end the process, or crash
+it. So pytest runs in a worker process, `python -m tools.runner --worker SPEC`, and tests/plugin.py
+reports to this supervisor, as JSON lines, when each test starts and ends, its verdict, and the
+deadline of the block running now. When a deadline passes by more than GRACE seconds the worker is
+killed; when the worker ends before its last test (os._exit, a crash, a kill), the test it was
+running fails, blamed on the kata whose code was running (from the traceback faulthandler dumped),
+and a new worker goes on with the tests that are left. A function that ran past its time limit is
+not run again in the same session: its later calls fail at once with the same message.
+
+    python -m tools.runner [--track katas|solutions] [pytest arguments]   (what `nox -s kata-N` runs)
+
+`run(jobs)` is the same for tools: progress, stubs and bugzoo. A Job is some kata test files
+against one tree; `workers` processes share the jobs, each importing torch once and calling
+pytest.main job after job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.manifest import ROOT, Kata, by_module, by_number, katas
+
+GRACE = 3.0  # seconds past a block's deadline before the worker is killed from outside
+FORGET = ("katas", "solutions", "tests", "conftest")  # modules a job imports from its tree or tests/
+
+
+@dataclass(frozen=True)
+class Job:
+    """Some kata test files (or any pytest arguments) judged against one tree."""
+
+    args: tuple[str, ...]
+    track: str = "katas"
+    root: Path | None = None  # a folder holding another `katas` package (KATA_ROOT)
+
+    @classmethod
+    def of(cls, chosen: Sequence[Kata], track: str = "katas", root: Path | None = None) -> Job:
+        return cls(tuple(k.test_file for k in chosen), track, root)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    test: str  # file::name
+    passed: bool
+    blame: int | None = None  # the kata a failure is blamed on
+    not_started: bool = False  # the failure is a stub's NotImplementedError
+    message: str = ""  # the failure as the learner reads it
+    skipped: bool = False
+    ran: tuple[int, ...] = ()  # the katas whose code ran in the test
+
+    @property
+    def kata(self) -> Kata | None:
+        return by_module(Path(self.test.split("::")[0]).stem.removeprefix("test_"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The supervisor
+
+
+@dataclass
+class _Watch:
+    """What the supervisor knows of one worker from its events."""
+
+    job: int = 0
+    test: str | None = None
+    kata: int | None = None
+    deadline: float | None = None
+    done_jobs: int = -1
+    collected: dict[int, list[str]] = field(default_factory=dict)
+    started: bool = False  # pytest began collecting
+    refused: int | None = None  # pytest's exit code when it could not run (usage or internal error)
+
+
+def run(
+    jobs: Sequence[Job],
+    live: bool = False,
+    workers: int = 1,
+    pytest_args: Sequence[str] = (),
+) -> list[list[Outcome]]:
+    """Judge each job under supervision; the Outcomes of each, in order."""
+    results: list[list[Outcome]] = [[] for _ in jobs]
+    chunks = [list(range(len(jobs)))[w::workers] for w in range(workers)]
+    chunks = [c for c in chunks if c]
+    errors: list[BaseException] = []
+
+    def supervise_chunk(indices: list[int]) -> None:
+        try:
+            for index, outcomes in zip(indices, _supervise([jobs[i] for i in indices], live, pytest_args)):
+                results[index] = outcomes
+        except BaseException as error:  # reported below, in the main thread
+            errors.append(error)
+
+    if len(chunks) == 1:
+        supervise_chunk(chunks[0])
+    else:
+        threads = [threading.Thread(target=supervise_chunk, args=(c,), daemon=True) for c in chunks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+class JudgeError(RuntimeError):
+    """pytest itself could not run (a usage error, an error in the tests): not the learner's doing."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str]) -> list[list[Outcome]]:
+    results: list[list[Outcome]] = [[] for _ in jobs]
+    hung: list[dict] = []
+    first, skip, launch = 0, set[str](), 0
+    with tempfile.TemporaryDirectory(prefix="kata-run-") as tmp:
+        while first < len(jobs):
+            folder = Path(tmp) / f"worker{launch}"
+            folder.mkdir()
+            (folder / "hung.json").write_text(json.dumps(hung), encoding="utf-8")
+            spec = {
+                "jobs": [
+                    {"args": list(j.args), "track": j.track, "root": str(j.root) if j.root else None} for j in jobs
+                ],
+                "first": first,
+                "skip": sorted(skip),
+                "folder": str(folder),
+                "args": [*pytest_args, *(["--no-header"] if launch else [])],
+            }
+            (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+            watch, rc, killed = _watch_worker(folder, first, results, hung, live)
+            launch += 1
+            if watch.refused is not None or (watch.job == first and not watch.started and rc):
+                stderr = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+                raise JudgeError(
+                    f"pytest could not run (exit code {watch.refused or rc}).\n{stderr[-3000:]}",
+                    watch.refused or rc or 1,
+                )
+            if watch.done_jobs == len(jobs) - 1:
+                break
+            # The worker ended (or was stopped) before its last job was done.
+            job = watch.job
+            done = {o.test for o in results[job]}
+            if watch.test is not None:
+                outcome, stopped = _ended(watch, folder, rc, killed, jobs[job].track)
+                results[job].append(outcome)
+                done.add(outcome.test)
+                if stopped:
+                    hung.append(stopped)
+                if live:
+                    print(f"\nFAILED {outcome.test}\n{outcome.message}\n", flush=True)
+                left = [t for t in watch.collected.get(job, []) if t not in done]
+                if left:
+                    if live:
+                        print(f"(a new test process runs the {len(left)} test(s) left)\n", flush=True)
+                    first, skip = job, done
+                    continue
+            else:  # it ended outside any test: the job's other tests cannot run
+                for test in watch.collected.get(job, []):
+                    if test not in done:
+                        results[job].append(_not_run(test, rc))
+            first, skip = job + 1, set()
+    return results
+
+
+def _watch_worker(
+    folder: Path, first: int, results: list[list[Outcome]], hung: list[dict], live: bool
+) -> tuple[_Watch, int | None, bool]:
+    command = [sys.executable, "-m", "tools.runner", "--worker", str(folder / "spec.json")]
+    with open(folder / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=None if live else subprocess.DEVNULL,
+            stderr=None if live else stderr,
+        )
+        watch, killed = _Watch(job=first), False
+        events = _tail(folder / "events.jsonl")
+        try:
+            while True:
+                exited = process.poll() is not None
+                for event in events():
+                    _handle(watch, event, results, hung)
+                if exited:
+                    break
+                if watch.deadline is not None and time.time() > watch.deadline + GRACE:
+                    process.kill()
+                    process.wait()
+                    killed = True
+                    for event in events():
+                        _handle(watch, event, results, hung)
+                    break
+                time.sleep(0.03)
+        except BaseException:  # Ctrl-C, or the supervisor's own error: never leave a worker behind
+            process.kill()
+            raise
+    return watch, process.returncode, killed
+
+
+def _tail(path: Path) -> Iterator:
+    """A function returning the events appended to path since its last call."""
+    position = 0
+
+    def new() -> list[dict]:
+        nonlocal position
+        if not path.exists():
+            return []
+        with open(path, encoding="utf-8") as f:
+            f.seek(position)
+            text = f.read()
+        complete = text[: text.rfind("\n") + 1]
+        position += len(complete.encode("utf-8"))
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+    return new  # type: ignore[return-value]
+
+
+def _handle(watch: _Watch, event: dict, results: list[list[Outcome]], hung: list[dict]) -> None:
+    kind = event["event"]
+    if kind == "job":
+        watch.job = event["job"]
+    elif kind == "collected":
+        watch.collected[watch.job] = event["tests"]
+        watch.started = True
+    elif kind == "start":
+        watch.test, watch.kata, watch.deadline = event["test"], event["kata"], None
+    elif kind == "deadline":
+        watch.deadline = event["at"]
+    elif kind == "hung":
+        hung.append({k: event[k] for k in ("file", "function", "message")})
+    elif kind == "end":
+        results[watch.job].append(
+            Outcome(
+                test=event["test"],
+                passed=event["passed"],
+                blame=event["blame"],
+                not_started=event["not_started"],
+                message=event["message"],
+                skipped=event["skipped"],
+                ran=tuple(event["ran"]),
+            )
+        )
+        watch.test, watch.deadline = None, None
+    elif kind == "job-done":
+        watch.done_jobs = event["job"]
+        if event["code"] in (3, 4):  # pytest's INTERNAL_ERROR and USAGE_ERROR
+            watch.refused = event["code"]
+
+
+FRAME = re.compile(r'File "(?P<file>.+)", line (?P<line>\d+) in (?P<function>\S+)')
+
+
+def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str) -> tuple[Outcome, dict | None]:
+    """The failure of the test a worker was running when it was stopped or ended."""
+    assert watch.test is not None
+    dump = (folder / "dump.txt").read_text(encoding="utf-8", errors="replace") if (folder / "dump.txt").exists() else ""
+    tested = by_number(watch.kata) if watch.kata else None
+    frames = [m.groupdict() for m in FRAME.finditer(dump)]  # innermost first, thread after thread
+    mine = [f for f in frames if Path(f["file"]).parent.name == track and by_module(Path(f["file"]).stem)]
+    culprit = by_module(Path(mine[0]["file"]).stem) if mine else tested
+    where = ""
+    if mine and culprit:
+        outer = [f for f in mine if by_module(Path(f["file"]).stem) == culprit][-1]
+        where = f" in {outer['function']}, at {culprit.path(track)}:{mine[0]['line']}"
+    timed_out = killed or "Timeout" in dump
+    stopped = None
+    if timed_out:
+        text = (
+            f"this test did not finish in time and was stopped from outside{where}: it was waiting inside one "
+            "call (a sleep, a lock, or a computation far too large) where no time limit can reach. "
+            "Look for that call, or an endless loop around it"
+        )
+        if mine and culprit:
+            outer = [f for f in mine if by_module(Path(f["file"]).stem) == culprit][-1]
+            again = f"{outer['function']} was stopped from outside in an earlier test, so it is not run again"
+            stopped = {"file": outer["file"], "function": outer["function"], "message": again}
+    else:
+        how = _exit_status(rc)
+        text = (
+            f"the test process ended while this test ran{where} ({how}). Your code must return its result, "
+            "not end the program (sys.exit, os._exit, os.kill) or crash it"
+        )
+    message = _framed(tested, culprit, text)
+    outcome = Outcome(test=watch.test, passed=False, blame=culprit.number if culprit else None, message=message, ran=())
+    return outcome, stopped
+
+
+def _framed(tested: Kata | None, culprit: Kata | None, text: str) -> str:
+    if culprit and tested and culprit != tested:
+        return (
+            f"{tested.label} needs {culprit.label}: {text}. Run `nox -s kata-{culprit.number}` first "
+            "and come back when it passes."
+        )
+    return f"{culprit.label}: {text}." if culprit else f"{text}."
+
+
+def _exit_status(rc: int | None) -> str:
+    if rc is not None and rc < 0:
+        try:
+            return f"killed by signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit code {rc}"
+
+
+def _not_run(test: str, rc: int | None) -> Outcome:
+    kata = by_module(Path(test.split("::")[0]).stem.removeprefix("test_"))
+    return Outcome(
+        test=test,
+        passed=False,
+        blame=kata.number if kata else None,
+        message=f"{kata.label + ': ' if kata else ''}this test could not run: the test process ended before it "
+        f"({_exit_status(rc)}).",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The worker
+
+
+def work(spec_path: Path) -> None:
+    """Run the spec's jobs with pytest.main, one after another, in this one interpreter."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    import pytest
+
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    events = Path(spec["folder"]) / "events.jsonl"
+    base_path, base_env = list(sys.path), dict(os.environ)
+    for index in range(spec["first"], len(spec["jobs"])):
+        job = spec["jobs"][index]
+        for name in list(sys.modules):
+            if name.split(".")[0] in FORGET:
+                del sys.modules[name]
+        sys.path[:] = base_path
+        os.environ.clear()
+        os.environ.update(base_env, KATA_TRACK=job["track"])
+        if job["root"]:
+            os.environ["KATA_ROOT"] = job["root"]
+        _emit(events, "job", job=index)
+        skip = [f"--deselect={test}" for test in spec["skip"]] if index == spec["first"] else []
+        options = ["-p", "no:cacheprovider", "-p", "no:faulthandler", f"--kata-supervisor={spec['folder']}"]
+        code = pytest.main([*job["args"], *options, *skip, *spec["args"]])
+        _emit(events, "job-done", job=index, code=int(code))
+
+
+def _emit(path: Path, event: str, **data: object) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"event": event, "time": time.time(), **data}) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# What to do next
+
+
+def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
+    """The closing lines: per kata at fault, what to do; or, when one kata's tests all pass, what next."""
+    failures = [o for o in outcomes if not o.passed and not o.skipped]
+    if not failures:
+        done = {o.kata for o in outcomes if o.passed} - {None}
+        if track != "katas" or len(done) != 1:
+            return []
+        (kata,) = done
+        following = [k for k in katas() if k.number == kata.number + 1]
+        then = (
+            f"next: `nox -s kata-{following[0].number}`, open {following[0].path()}"
+            if following
+            else "that was the last kata: train your network on real digits with `nox -s train`"
+        )
+        return [f"{kata.label} passes every test. {then}."]
+    by_kata: dict[int, list[bool]] = {}
+    for o in failures:
+        if o.blame:
+            by_kata.setdefault(o.blame, []).append(o.not_started)
+    lines = []
+    for number in sorted(by_kata):
+        kata = by_number(number)
+        flags = by_kata[number]
+        state = f"not started: {len(flags)} test(s) wait for it" if all(flags) else f"{len(flags)} test(s) fail"
+        lines.append(f"{kata.label}: {state}. Edit {kata.path(track)}; hint: `nox -s hint -- {number}`.")
+    return lines
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--worker"]:
+        work(Path(argv[1]))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m tools.runner", add_help=False)
+    parser.add_argument("--track", choices=("katas", "solutions"), default=os.environ.get("KATA_TRACK", "katas"))
+    known, rest = parser.parse_known_args(argv)
+    try:
+        (outcomes,) = run([Job(tuple(rest), known.track)], live=True)
+    except KeyboardInterrupt:
+        print("\nStopped (Ctrl-C).")
+        return 130
+    except JudgeError as error:
+        return error.code  # pytest printed why
+    lines = next_steps(known.track, outcomes)
+    if lines:
+        title = "done" if all(o.passed or o.skipped for o in outcomes) else "what to do next"
+        print(f"{'-' * 30} {title} {'-' * 30}")
+        print("\n".join(lines))
+    return 0 if all(o.passed or o.skipped for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
