@@ -243,9 +243,9 @@ def _check_world(before: Mapping[str, Any], who: str, kata: Kata) -> None:
         raise KataError(
             _frame(
                 kata,
-                f"{who} changed {changed} (from {_was(before, changed)}): leave global settings alone. "
-                "Use a context manager for a local change (`with torch.no_grad():`), and the input's "
-                "dtype and device instead of new defaults",
+                f"{who} changed {changed} (it was {_was(before, changed)}) and left it so.\n  Likely cause: a global "
+                "switch (torch.set_grad_enabled, torch.set_default_dtype, ...) where a local one belongs: use "
+                "`with torch.no_grad():` for a block, and the inputs' dtype and device for new tensors",
             ),
             blame=kata.number,
         )

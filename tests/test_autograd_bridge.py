@@ -113,7 +113,19 @@ def test_to_pytorch_copies_a_trained_net():
             judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key])
         x = torch.randn(4, 7, generator=torch.Generator().manual_seed(2), dtype=dtype)
         with torch.no_grad():
-            judge.close("to_pytorch(net)(x)", module(x), net.forward(x)[0])
+            judge.close("to_pytorch(net)(x)", judge.call(module, x), net.forward(x)[0])
+        kept = {key: p.clone() for key, p in net.params.items()}
+        with torch.no_grad():
+            for parameter in module.parameters():
+                parameter.add_(1.0)
+        shared = [key for key in KEYS if not torch.equal(net.params[key], kept[key])]
+        if shared:
+            raise judge.fail(
+                f"to_pytorch(net) returned a module that shares memory with the net: changing the module's "
+                f"parameters (as an optimizer step does) changed net.params['{shared[0]}'] too.\n  Likely cause: "
+                "nn.Parameter(net.params[key]) (or assigning .data) wraps the net's own tensor: copy the values "
+                "into the module instead (load_state_dict copies them)."
+            )
 
 
 def same_values(got, want):

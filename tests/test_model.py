@@ -72,6 +72,8 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     out, cache = judge.unpack(judge.call(net.forward, x), ("out", "cache"))
     want_out = reference(x.double(), *(params[k].double() for k in KEYS)).to(x.dtype)
     judge.close("out", out, want_out, forward_diagnoses(x, params), rtol=rtol, atol=atol)
+    judge.unchanged("x", saved_x, x)
+    old_grads = dict(net.grads) if isinstance(getattr(net, "grads", None), dict) else {}
     judge.call(net.backward, dout, cache)
     want = dict(zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout)))
     diagnoses = backward_diagnoses(x, params, dout, want)
@@ -80,6 +82,13 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
         got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
         raise judge.fail(f"after backward, net.grads should have the keys W1, b1, W2, b2; it has {got}.")
     for key in KEYS:
+        if grads[key] is old_grads.get(key) and isinstance(grads[key], torch.Tensor) and grads[key].dtype != x.dtype:
+            raise judge.fail(
+                f"after backward, grads['{key}'] is the tensor the net started with, still {grads[key].dtype}, "
+                f"while the parameters are {x.dtype}.\n  Likely cause: backward adds into the old gradient "
+                "tensors in place (`+=`), which keeps their old dtype and whatever they held: store the new "
+                f"gradients instead (self.grads['{key}'] = d{key})."
+            )
         judge.close(f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol)
     for key, (original, copy) in kept.items():
         if net.params[key] is not original or not torch.equal(original, copy):
@@ -159,6 +168,30 @@ def test_backward_uses_the_cache_it_is_given():
             f"grads['{key}'] (after forward(x1), forward(x2), backward(dout, cache of x1))",
             net.grads[key],
             expected,
+        )
+
+
+def test_a_second_backward_replaces_the_gradients():
+    # Training calls backward once per batch: after batch 2, grads must be batch 2's alone.
+    g = torch.Generator().manual_seed(12)
+    shapes = {"W1": (4, 3), "b1": (4,), "W2": (2, 4), "b2": (2,)}
+    params = {key: judge.rand(*shape, generator=g) for key, shape in shapes.items()}
+    net = build(3, 4, 2, params)
+    batches = [(judge.rand(5, 3, generator=g), judge.rand(5, 2, generator=g)) for _ in range(2)]
+    for x, dout in batches:
+        _, cache = judge.unpack(judge.call(net.forward, x), ("out", "cache"))
+        judge.call(net.backward, dout, cache)
+    first, second = (judge.autograd(lambda *p, x=x: reference(x, *p), [params[k] for k in KEYS], d) for x, d in batches)
+    for key, one, two in zip(KEYS, first, second):
+        judge.close(
+            f"grads['{key}'] after backward on batch 1, then on batch 2",
+            net.grads[key],
+            two,
+            diagnoses={
+                "backward adds to the previous gradients: store the new ones (self.grads[key] = ...), "
+                "do not add them to what an earlier batch left there.": one + two,
+                "the second backward did not change grads: store each new gradient under its key.": one,
+            },
         )
 
 

@@ -126,6 +126,52 @@ def test_every_row_once_per_epoch_in_batches_of_batch_size():
         judge.value(f"the rows used in epoch {epoch + 1}", rows, list(range(n)), "Each row exactly once per epoch.")
 
 
+def row_ids(batch, n):
+    return [round(float(v) * n) for v in batch[0][:, 0]]
+
+
+def epochs_of(net, n, n_epochs, batch_size):
+    """The row ids each epoch used, in order; a plain failure when the batches do not add up."""
+    per_epoch = math.ceil(n / batch_size)
+    judge.value(
+        f"model.backward calls for {n} rows, batch_size={batch_size}, n_epochs={n_epochs}",
+        len(net.batches),
+        n_epochs * per_epoch,
+        f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs.",
+    )
+    return [
+        [row for batch in net.batches[e * per_epoch : (e + 1) * per_epoch] for row in row_ids(batch, n)]
+        for e in range(n_epochs)
+    ]
+
+
+def test_the_rows_are_shuffled_anew_every_epoch():
+    net = SpyNet(3, 4, 3, seed=4)
+    n, n_epochs, batch_size = 24, 3, 5
+    train(net, n=n, n_epochs=n_epochs, batch_size=batch_size)
+    orders = epochs_of(net, n, n_epochs, batch_size)
+    for epoch, order in enumerate(orders, start=1):
+        judge.value(f"the rows used in epoch {epoch}, sorted", sorted(order), list(range(n)), "Each row once.")
+        if order == list(range(n)):
+            raise judge.fail(
+                f"epoch {epoch} visited the rows in their stored order 0, 1, 2, ...\n  Likely cause: the rows are "
+                "never shuffled: draw a new order with torch.randperm(n) at the start of every epoch and take "
+                "the batches from it."
+            )
+    batches = [row_ids(b, n) for b in net.batches]
+    if all(rows == list(range(rows[0], rows[0] + len(rows))) for rows in batches):
+        raise judge.fail(
+            "every batch holds a run of neighbouring rows (the batches come in a new order, but each is "
+            "rows i, i+1, ... of the data).\n  Likely cause: only the order of the batches is shuffled: shuffle "
+            "the rows themselves (torch.randperm(n)), then cut the shuffled order into batches."
+        )
+    if all(order == orders[0] for order in orders):
+        raise judge.fail(
+            f"all {n_epochs} epochs visited the rows in the same shuffled order.\n  Likely cause: the permutation "
+            "is drawn once, before the epoch loop: draw a new one at the start of every epoch."
+        )
+
+
 def test_each_step_moves_the_parameters_against_the_gradient_by_the_learning_rate():
     net = SpyNet(3, 4, 3, seed=1)
     learning_rate = 0.37
@@ -159,11 +205,20 @@ def test_the_gradient_comes_from_l2_loss_of_the_batch():
             dout,
             2 * (out - onehot) / len(rows),
             diagnoses={
-                "model.backward got the gradient for the wrong labels: slice labels with the same rows as x.": (
-                    2 * (out - torch.nn.functional.one_hot(labels[: len(rows)], 3).double()) / len(rows)
+                "model.backward got the gradient for the wrong labels: the labels of a batch must be the labels "
+                "of its rows (index labels with the same rows, the same permutation, as the data).": (
+                    lambda out=out, dout=dout, rows=rows: other_labels(out, dout, labels[rows])
                 ),
             },
         )
+
+
+def other_labels(out, dout, right):
+    """dout itself when it is l2_loss's gradient for some labels other than the right ones; else None."""
+    target = out - dout * len(right) / 2
+    onehot = target.round()
+    is_onehot = torch.allclose(target, onehot, atol=1e-6) and bool((onehot.sum(1) == 1).all())
+    return dout if is_onehot and not torch.equal(onehot.argmax(1), right) else None
 
 
 def test_the_history_has_one_entry_per_epoch():
@@ -178,6 +233,7 @@ def test_the_history_has_one_entry_per_epoch():
         if not all(isinstance(v, float) for v in values):
             raise judge.fail(f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}.")
     per_epoch = 3
+    epochs_of(net, 12, n_epochs, 4)  # the batches must add up before they can be read epoch by epoch
     starts = [net.batches[e * per_epoch][3] for e in range(1, n_epochs)] + [net.params]
     for epoch, params in enumerate(starts):
         losses = []
