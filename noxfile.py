@@ -127,8 +127,14 @@ def bugzoo(session: nox.Session) -> None:
 
 @nox.session
 def solutions(session: nox.Session) -> None:
-    """Run every test against the reference in solutions/ (must pass)."""
-    pytest(session, "solutions", ["tests"])
+    """Run every kata test against the reference in solutions/ (must pass); check the manifest's `needs`."""
+    tool(session, "check_needs", *session.posargs)
+
+
+@nox.session
+def tooling(session: nox.Session) -> None:
+    """Test the tools themselves (tools/tests): generator, runner, supervision, train, bench."""
+    session.run(shared_env(session), "-m", "pytest", "tools/tests", *session.posargs)
 
 
 @nox.session
@@ -155,8 +161,8 @@ def generated(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """What this repository's CI runs: generated, lint, solutions, stubs, bugzoo."""
-    for check in (generated, lint, solutions, stubs, bugzoo):
+    """What this repository's CI runs: generated, lint, solutions, tooling, stubs, bugzoo."""
+    for check in (generated, lint, solutions, tooling, stubs, bugzoo):
         session.log(f"--- {check.__name__}: {check.__doc__.splitlines()[0]}")
         check(session)
 

@@ -115,3 +115,16 @@ def test_time_limit_stops_an_endless_loop():
     with judge.time_limit(5):  # a block that finishes in time is left alone
         total = sum(range(1000))
     assert total == 499500
+
+
+def test_check_needs_finds_a_missing_and_a_stale_need():
+    from tools.check_needs import disagreements
+
+    def ran(kata, *numbers):
+        return Outcome(f"tests/test_{by_number(kata).module}.py::t", True, ran=(kata, *numbers))
+
+    agreeing = [ran(7, 1, 2, 3, 6), ran(8, 4, 5, 7, 1), ran(9, 4, 6, 7)]
+    assert disagreements(agreeing) == []
+    problems = disagreements([ran(2, 1), ran(7, 1, 2, 3, 6), ran(8, 4, 7), ran(9, 4, 6, 7)])
+    assert any("test_relu.py runs the code of kata-1 (affine)" in p for p in problems), problems
+    assert any("kata-8 (train) lists kata-5 (accuracy)" in p for p in problems), problems
