@@ -339,6 +339,11 @@ def closure(kata: Kata) -> list[Kata]:
     return [k for k in katas() if k.number in seen]
 
 
+def kind(value: Any) -> str:
+    """'None', 'a list', 'a Tensor': what a value is, for a sentence."""
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
 def shape_of(value: Any) -> str:
     if isinstance(value, Tensor):
         return "(" + ", ".join(str(s) for s in value.shape) + ("," if value.dim() == 1 else "") + ")"
@@ -539,7 +544,7 @@ def unpack(value: Any, names: tuple[str, ...]) -> tuple:
     """Check that a call returned a tuple of len(names) values, as its docstring promises."""
     want = "(" + ", ".join(names) + ")"
     if not isinstance(value, tuple) or len(value) != len(names):
-        got = f"a {len(value)}-tuple" if isinstance(value, tuple) else f"a {type(value).__name__}"
+        got = f"a {len(value)}-tuple" if isinstance(value, tuple) else kind(value)
         made_by = origin(value) or test().last_call
         raise fail(f"{made_by} returned {got}; expected the tuple {want} (return {', '.join(names)}).")
     return value
@@ -549,7 +554,7 @@ def tensor(name: str, got: Any, like: Tensor | None = None, shape: tuple | None 
     """Check got is a tensor (with like's shape, dtype and device, when given)."""
     subject = _subject(name, got)
     if not isinstance(got, Tensor):
-        raise fail(f"{subject} is a {type(got).__name__}; expected a torch.Tensor.")
+        raise fail(f"{subject} is {kind(got)}; expected a torch.Tensor.")
     want_shape = tuple(like.shape) if like is not None else shape
     if want_shape is not None and tuple(got.shape) != tuple(want_shape):
         hint = ""

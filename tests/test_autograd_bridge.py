@@ -102,7 +102,7 @@ def test_to_pytorch_copies_a_trained_net():
         net = OracleNet(params)
         module = judge.call(mod.to_pytorch, net, explain=LOAD_CRASH)
         if not isinstance(module, nn.Module):
-            raise judge.fail(f"to_pytorch returned a {type(module).__name__}; expected a TwoLayerPytorch.")
+            raise judge.fail(f"to_pytorch returned {judge.kind(module)}; expected a TwoLayerPytorch.")
         state = module.state_dict()
         if not any(same_values(state.get(name), params[key]) for key, name in WANT_MAP.items()):
             raise judge.fail(
@@ -132,6 +132,14 @@ def same_values(got, want):
     return isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got.double(), want.double())
 
 
+def grads_of(got):
+    """autograd_grads must return a dict with the four keys."""
+    if not isinstance(got, dict) or set(got) != set(KEYS):
+        what = f"a dict with keys {sorted(got)}" if isinstance(got, dict) else judge.kind(got)
+        raise judge.fail(f"autograd_grads returned {what}; expected a dict with keys W1, b1, W2, b2.")
+    return got
+
+
 def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
     params = random_params(6, 4, 3, seed=3)
     net = OracleNet(params)
@@ -139,12 +147,7 @@ def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
     grads_before = {key: g.clone() for key, g in net.grads.items()}
     x = torch.randn(5, 6, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     labels = torch.tensor([0, 2, 1, 1, 0])
-    got = judge.call(mod.autograd_grads, net, x, labels)
-    if not isinstance(got, dict) or set(got) != set(KEYS):
-        raise judge.fail(
-            f"autograd_grads returned {type(got).__name__} {sorted(got) if isinstance(got, dict) else ''}; "
-            "expected a dict with keys W1, b1, W2, b2."
-        )
+    got = grads_of(judge.call(mod.autograd_grads, net, x, labels))
     leaves = [params[k].clone().requires_grad_(True) for k in KEYS]
     want = torch.autograd.grad(l2(reference(x, *leaves), labels), leaves)
     for key, expected in zip(KEYS, want):
@@ -176,7 +179,7 @@ def test_your_backward_agrees_with_autograd():
     net.params = {**net.params, "b1": 0.1 * torch.randn(6), "b2": 0.1 * torch.randn(4)}
     x = torch.randn(16, 8)
     labels = torch.randint(0, 4, (16,))
-    got = judge.call(mod.autograd_grads, net, x, labels)
+    got = grads_of(judge.call(mod.autograd_grads, net, x, labels))
     l2_mod = judge.load("l2")
     with torch.no_grad():
         out, cache = judge.call(net.forward, x)
@@ -207,7 +210,7 @@ def test_sgd_step_matches_the_hand_written_update():
     for key, name in WANT_MAP.items():
         module.get_parameter(name).grad = stale[key].clone()
     got_loss = judge.call(mod.sgd_step, module, x, labels, lr)
-    judge.close("the loss sgd_step returned", got_loss, loss.detach(), compare_dtype=False)
+    judge.close("the loss", got_loss, loss.detach(), compare_dtype=False)
     state = module.state_dict()
     for key, grad in zip(KEYS, grads):
         judge.close(

@@ -14,7 +14,7 @@ def make(inp, hidden, out, seed=0):
     torch.manual_seed(seed)
     params = judge.call(mod.init_params, inp, hidden, out)
     if not isinstance(params, dict):
-        raise judge.fail(f"init_params returned a {type(params).__name__}; expected a dict of four tensors.")
+        raise judge.fail(f"init_params returned {judge.kind(params)}; expected a dict of four tensors.")
     judge.value("the keys of init_params(...)", set(params), KEYS, "Name them W1, b1, W2 and b2.")
     return params
 

@@ -221,17 +221,24 @@ def other_labels(out, dout, right):
     return dout if is_onehot and not torch.equal(onehot.argmax(1), right) else None
 
 
+def check_history(history, n_epochs):
+    """The history is a dict of three lists of n_epochs Python floats."""
+    if not isinstance(history, dict):
+        raise judge.fail(f"train_model returned {judge.kind(history)}; expected the history dict.")
+    judge.value("the keys of the history", set(history), {"train_loss", "train_accuracy", "validation_accuracy"})
+    for key, values in history.items():
+        if not isinstance(values, list):
+            raise judge.fail(f"history['{key}'] is {judge.kind(values)}; expected a list with one float per epoch.")
+        judge.value(f"len(history['{key}'])", len(values), n_epochs, "One entry per epoch.")
+        if not all(isinstance(v, float) for v in values):
+            raise judge.fail(f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}.")
+
+
 def test_the_history_has_one_entry_per_epoch():
     net = SpyNet(3, 4, 3, seed=3)
     n_epochs = 3
     history, x, labels, vx, vlabels = train(net, n=12, n_epochs=n_epochs, batch_size=4)
-    if not isinstance(history, dict):
-        raise judge.fail(f"train_model returned a {type(history).__name__}; expected the history dict.")
-    judge.value("the keys of the history", set(history), {"train_loss", "train_accuracy", "validation_accuracy"})
-    for key, values in history.items():
-        judge.value(f"len(history['{key}'])", len(values) if isinstance(values, list) else values, n_epochs)
-        if not all(isinstance(v, float) for v in values):
-            raise judge.fail(f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}.")
+    check_history(history, n_epochs)
     per_epoch = 3
     epochs_of(net, 12, n_epochs, 4)  # the batches must add up before they can be read epoch by epoch
     starts = [net.batches[e * per_epoch][3] for e in range(1, n_epochs)] + [net.params]
@@ -277,6 +284,7 @@ def test_your_network_learns_separable_data():
     torch.manual_seed(0)
     net = judge.call(net_mod.TwoLayerNet, 10, 16, 3)
     history = judge.call(mod.train_model, net, x, labels, vx, vlabels, 15, 0.5, 16)
+    check_history(history, 15)
     loss, acc = history["train_loss"], history["validation_accuracy"]
     if not loss[-1] < 0.5 * loss[0]:
         raise judge.fail(
