@@ -352,17 +352,24 @@ def shape_of(value: Any) -> str:
     return type(value).__name__
 
 
-def describe_call(fn: Callable, args: tuple) -> str:
-    """'relu_forward(x (2, 3))', 'TwoLayerNet(5, 4, 3)', 'TwoLayerPytorch module(x (3, 6))'."""
+def _parameter_names(fn: Callable, count: int) -> list[str]:
     if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
-        name = fn.__qualname__
         try:
             names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
             names = []
     else:
-        name, names = f"{type(fn).__name__} module", ["x"]
-    names += [f"arg{i}" for i in range(len(names), len(args))]
+        names = ["x"]  # a module called on its input
+    return names + [f"arg{i}" for i in range(len(names), count)]
+
+
+def describe_call(fn: Callable, args: tuple) -> str:
+    """'relu_forward(x (2, 3))', 'TwoLayerNet(5, 4, 3)', 'TwoLayerPytorch module(x (3, 6))'."""
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
+        name = fn.__qualname__
+    else:
+        name = f"{type(fn).__name__} module"
+    names = _parameter_names(fn, len(args))
     parts = []
     for pname, value in zip(names, args):
         if isinstance(value, Tensor):
@@ -406,6 +413,7 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> 
     state = test()
     state.last_call = described
     before = world()
+    shapes = [(i, a, a.shape, a.dtype) for i, a in enumerate(args) if isinstance(a, Tensor)]
     try:
         result = fn(*args)
     except (KataError, TimedOut, Stopped):
@@ -420,6 +428,14 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> 
             crash = KataError(f"{crash}\n  Likely cause: {cause}", blame=crash.blame)
         raise crash from None
     _check_world(before, described, current())
+    for i, arg, shape, dtype in shapes:
+        if arg.shape != shape or arg.dtype != dtype:
+            name = _parameter_names(fn, len(args))[i]
+            raise fail(
+                f"{described} changed its input {name} in place: it was {tuple(shape)} {dtype} and is now "
+                f"{tuple(arg.shape)} {arg.dtype}. Methods ending in `_` (unsqueeze_, t_, resize_) change the tensor "
+                "they are called on: use the plain method, which makes a new tensor, and leave your inputs alone."
+            )
     _remember(result, described)
     return result
 

@@ -65,7 +65,7 @@ def test_the_module_has_the_four_layers_in_order():
     with torch.no_grad():
         got = judge.call(module, x)
     judge.close(
-        "module(x)",
+        "the output",
         got,
         reference(x, *params.values()),
         diagnoses={
@@ -113,7 +113,7 @@ def test_to_pytorch_copies_a_trained_net():
             judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key])
         x = torch.randn(4, 7, generator=torch.Generator().manual_seed(2), dtype=dtype)
         with torch.no_grad():
-            judge.close("to_pytorch(net)(x)", judge.call(module, x), net.forward(x)[0])
+            judge.close("the output of to_pytorch(net)", judge.call(module, x), net.forward(x)[0])
         kept = {key: p.clone() for key, p in net.params.items()}
         with torch.no_grad():
             for parameter in module.parameters():

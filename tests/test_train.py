@@ -105,10 +105,15 @@ def test_every_row_once_per_epoch_in_batches_of_batch_size():
     n, n_epochs, batch_size = 20, 3, 6
     train(net, n=n, n_epochs=n_epochs, batch_size=batch_size)
     per_epoch = math.ceil(n / batch_size)
+    small = any(len(b[0]) == n % batch_size for b in net.batches)
     causes = {
         n_epochs: "each epoch stops after its first batch: loop over all the rows in steps of batch_size.",
-        n_epochs * (n // batch_size): "the last, smaller batch of each epoch is dropped: the rows left over "
-        "after the full batches still make one more batch.",
+        n_epochs * (n // batch_size): (
+            "each epoch skips one full batch: the loop over the rows must start at 0, range(0, n, batch_size)."
+            if small
+            else "the last, smaller batch of each epoch is dropped: the rows left over after the full batches "
+            "still make one more batch."
+        ),
     }
     cause = causes.get(len(net.batches), "")
     judge.value(

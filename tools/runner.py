@@ -220,12 +220,12 @@ def _tail(path: Path) -> Iterator:
         nonlocal position
         if not path.exists():
             return []
-        with open(path, encoding="utf-8") as f:
+        with open(path, "rb") as f:  # bytes: positions stay exact whatever the platform's line ends
             f.seek(position)
-            text = f.read()
-        complete = text[: text.rfind("\n") + 1]
-        position += len(complete.encode("utf-8"))
-        return [json.loads(line) for line in complete.splitlines() if line.strip()]
+            data = f.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        position += len(complete)
+        return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
 
     return new  # type: ignore[return-value]
 

@@ -1,0 +1,76 @@
+"""What a learner reads: each message names the call that made the value it shows, and never a traceback.
+
+Each case makes one change to the reference (as a learner's katas/ would hold it), judges that
+kata under the supervisor, and reads the failures.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tools import runner, stubs
+from tools.manifest import by_module
+
+CASES = {
+    "module-output": ("autograd_bridge", "return self.sigmoid(self.linear_2(h))", "return self.linear_2(h)"),
+    "reshaped-input": ("relu", "    x = cache\n", "    x = cache\n    dout.unsqueeze_(0)\n"),
+    "returns-none": ("train", "    return history\n", "    return None\n"),
+    "list-instead-of-tuple": ("l2", "return loss, dy", "return [loss, dy]"),
+}
+
+
+@pytest.fixture(scope="module")
+def failures(tmp_path_factory) -> dict[str, list[runner.Outcome]]:
+    root = tmp_path_factory.mktemp("messages")
+    jobs = []
+    for name, (module, old, new) in CASES.items():
+        package = root / name / "katas"
+        stubs.write_package(package, stubbed=())
+        path = package / f"{module}.py"
+        source = path.read_text(encoding="utf-8")
+        assert source.count(old) == 1, (name, old)
+        path.write_text(source.replace(old, new), encoding="utf-8")
+        jobs.append(runner.Job.of([by_module(module)], root=package.parent))
+    results = runner.run(jobs, workers=2)
+    return {name: [o for o in outcomes if not o.passed] for name, outcomes in zip(CASES, results)}
+
+
+def messages(failures, case: str) -> list[str]:
+    found = failures[case]
+    assert found, f"{case}: no test failed"
+    for outcome in found:
+        assert "Traceback" not in outcome.message and 'File "' not in outcome.message, outcome.message
+    return [o.message for o in found]
+
+
+def test_a_value_is_described_by_the_call_that_made_it(failures):
+    text = "\n".join(messages(failures, "module-output"))
+    assert "the output from TwoLayerPytorch module(x (3, 6)) has wrong values" in text, text
+    assert "the output of to_pytorch(net) from TwoLayerPytorch module(x (4, 7))" in text, text
+    assert "Likely cause: the sigmoid is missing" in text, text
+
+
+def test_an_input_changed_in_shape_says_so(failures):
+    text = "\n".join(messages(failures, "reshaped-input"))
+    assert "changed its input dout in place: it was (5, 10) torch.float32 and is now (1, 5, 10)" in text, text
+    assert "0 entries differ" not in text and "0 of" not in text, text
+
+
+def test_a_missing_result_reads_as_none(failures):
+    text = "\n".join(messages(failures, "returns-none"))
+    assert "train_model returned None; expected the history dict." in text, text
+
+
+def test_a_list_for_a_tuple_is_named(failures):
+    text = "\n".join(messages(failures, "list-instead-of-tuple"))
+    assert "l2_loss(y (" in text and "returned a list; expected the tuple (loss, dy)" in text, text
+
+
+def test_the_blamed_kata_is_the_one_changed(failures):
+    for name, (module, _, _) in CASES.items():
+        assert {o.blame for o in failures[name]} == {by_module(module).number}, (name, failures[name][0].message)
+
+
+def test_every_case_is_a_real_change():
+    for module, old, _ in CASES.values():
+        assert old in Path(stubs.SOLUTIONS / f"{module}.py").read_text(encoding="utf-8")
