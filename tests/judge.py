@@ -298,6 +298,9 @@ def import_kata(kata: Kata) -> Any:
         session().package()
     for need in [*closure(kata), kata]:
         name = f"{track}.{need.module}"
+        stopped = session().hung.get((str(session().package_dir() / f"{need.module}.py"), "<module>"))
+        if stopped and need.module not in session().unusable:
+            session().unusable[need.module] = stopped
         if name not in sys.modules and need.module not in session().unusable:
             before = world()
             try:
@@ -507,9 +510,10 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
         kata = kata or current()
         problem = str(error)
         if "null bytes" in problem or "Non-UTF-8" in problem or "codec can't decode" in problem:
+            why = "it holds null bytes" if "null bytes" in problem else "it holds bytes that are not UTF-8 text"
             text = (
-                f"{kata.path(track)} is not a Python text file ({problem.split('(')[0].strip()}). Save it as "
-                f"UTF-8 text; `nox -s reset -- {kata.number}` puts back the stub and backs up this file first"
+                f"{kata.path(track)} is not a Python text file ({why}). Save it as UTF-8 text; "
+                f"`nox -s reset -- {kata.number}` puts back the stub and backs up this file first"
             )
             return KataError(_frame(kata, text), blame=kata.number)
         at = (

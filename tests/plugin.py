@@ -224,8 +224,9 @@ def timed_out(error: judge.TimedOut, state: judge.Test, channel: Channel) -> jud
 
 def unexpected(error: BaseException, state: judge.Test) -> judge.KataError | BaseException:
     """A crash that did not go through judge.call, or a test that tripped over a strange result."""
-    if judge._frames_in_track(error) or isinstance(error, (SystemExit, KeyboardInterrupt, judge.ProgramExit)):
-        return judge._crash(error, f"running {state.last_call}", None)
+    frames = judge._frames_in_track(error)
+    if frames or isinstance(error, (SystemExit, KeyboardInterrupt, judge.ProgramExit)):
+        return judge._crash(error, f"calling {frames[-1].name}" if frames else "your code", None)
     if judge.session().track == "solutions":
         return error  # on the reference this is a bug in the tests: keep its traceback
     where = traceback_line(error)

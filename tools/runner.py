@@ -143,7 +143,7 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str]) -> list[
                 "args": [*pytest_args, *(["--no-header"] if launch else [])],
             }
             (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-            watch, rc, killed = _watch_worker(folder, first, results, hung, live)
+            watch, rc, killed = _watch_worker(folder, first, len(jobs), results, hung, live)
             launch += 1
             if watch.refused is not None or (watch.job == first and not watch.started and rc):
                 stderr = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
@@ -179,8 +179,9 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str]) -> list[
 
 
 def _watch_worker(
-    folder: Path, first: int, results: list[list[Outcome]], hung: list[dict], live: bool
+    folder: Path, first: int, count: int, results: list[list[Outcome]], hung: list[dict], live: bool
 ) -> tuple[_Watch, int | None, bool]:
+    """Run one worker from job `first` on, following its events; kill it past a deadline."""
     command = [sys.executable, "-m", "tools.runner", "--worker", str(folder / "spec.json")]
     with open(folder / "stderr.txt", "wb") as stderr:
         process = subprocess.Popen(
@@ -189,7 +190,7 @@ def _watch_worker(
             stdout=None if live else subprocess.DEVNULL,
             stderr=None if live else stderr,
         )
-        watch, killed = _Watch(job=first), False
+        watch, killed, finished = _Watch(job=first), False, None
         events = _tail(folder / "events.jsonl")
         try:
             while True:
@@ -198,7 +199,10 @@ def _watch_worker(
                     _handle(watch, event, results, hung)
                 if exited:
                     break
-                if watch.deadline is not None and time.time() > watch.deadline + GRACE:
+                if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
+                    finished = time.time()
+                deadline = watch.deadline if finished is None else finished
+                if deadline is not None and time.time() > deadline + GRACE:
                     process.kill()
                     process.wait()
                     killed = True
@@ -273,10 +277,12 @@ def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str
     frames = [m.groupdict() for m in FRAME.finditer(dump)]  # innermost first, thread after thread
     mine = [f for f in frames if Path(f["file"]).parent.name == track and by_module(Path(f["file"]).stem)]
     culprit = by_module(Path(mine[0]["file"]).stem) if mine else tested
-    where = ""
+    where, outer = "", None
     if mine and culprit:
         outer = [f for f in mine if by_module(Path(f["file"]).stem) == culprit][-1]
-        where = f" in {outer['function']}, at {culprit.path(track)}:{mine[0]['line']}"
+        top = outer["function"] == "<module>"
+        function = "at the top level of the file (outside any function)" if top else f"in {outer['function']}"
+        where = f" {function}, at {culprit.path(track)}:{mine[0]['line']}"
     timed_out = killed or "Timeout" in dump
     stopped = None
     if timed_out:
@@ -285,9 +291,13 @@ def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str
             "call (a sleep, a lock, or a computation far too large) where no time limit can reach. "
             "Look for that call, or an endless loop around it"
         )
-        if mine and culprit:
-            outer = [f for f in mine if by_module(Path(f["file"]).stem) == culprit][-1]
-            again = f"{outer['function']} was stopped from outside in an earlier test, so it is not run again"
+        if outer is not None and culprit is not None:
+            again = (
+                f"importing {culprit.path(track)} was stopped from outside in an earlier test: the code at the top "
+                "level of the file runs on import, and it does not end"
+                if outer["function"] == "<module>"
+                else f"{outer['function']} was stopped from outside in an earlier test, so it is not run again"
+            )
             stopped = {"file": outer["file"], "function": outer["function"], "message": again}
     else:
         how = _exit_status(rc)
@@ -356,6 +366,9 @@ def work(spec_path: Path) -> None:
         options = ["-p", "no:cacheprovider", "-p", "no:faulthandler", f"--kata-supervisor={spec['folder']}"]
         code = pytest.main([*job["args"], *options, *skip, *spec["args"]])
         _emit(events, "job-done", job=index, code=int(code))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # at once: a thread that kata code left running must not keep the worker alive
 
 
 def _emit(path: Path, event: str, **data: object) -> None:
