@@ -305,6 +305,13 @@ def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str
             f"the test process ended while this test ran{where} ({how}). Your code must return its result, "
             "not end the program (sys.exit, os._exit, os.kill) or crash it"
         )
+        if outer is not None and culprit is not None:
+            again = (
+                f"importing {culprit.path(track)} ended the test process ({how}) in an earlier test"
+                if outer["function"] == "<module>"
+                else f"{outer['function']} ended the test process ({how}) in an earlier test, so it is not run again"
+            )
+            stopped = {"file": outer["file"], "function": outer["function"], "message": again}
     message = _framed(tested, culprit, text)
     outcome = Outcome(test=watch.test, passed=False, blame=culprit.number if culprit else None, message=message, ran=())
     return outcome, stopped
