@@ -24,24 +24,24 @@ def _rand(*shape: int) -> torch.Tensor:
 def _affine() -> bool:
     mod = judge.load("affine")
     x, W, b, dout = _rand(3, 5), _rand(4, 5), _rand(4), _rand(3, 4)
-    out, cache = mod.affine_forward(x, W, b)
-    dx, dW, db = mod.affine_backward(dout, cache)
+    out, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b), ("out", "cache"))
+    dx, dW, db = judge.unpack(judge.call(mod.affine_backward, dout, cache), ("dx", "dW", "db"))
     return all(map(torch.allclose, (out, dx, dW, db), (x @ W.T + b, dout @ W, dout.T @ x, dout.sum(0))))
 
 
 def _relu() -> bool:
     mod = judge.load("relu")
     x, dout = torch.tensor([[-1.0, 0.0, 2.0]], dtype=torch.float64), _rand(1, 3)
-    out, cache = mod.relu_forward(x)
-    dx = mod.relu_backward(dout, cache)
+    out, cache = judge.unpack(judge.call(mod.relu_forward, x), ("out", "cache"))
+    dx = judge.call(mod.relu_backward, dout, cache)
     return torch.allclose(out, x.clamp(min=0)) and torch.allclose(dx, dout * (x > 0))
 
 
 def _sigmoid() -> bool:
     mod = judge.load("sigmoid")
     x, dout = _rand(3, 4) * 3, _rand(3, 4)
-    out, cache = mod.sigmoid_forward(x)
-    dx = mod.sigmoid_backward(dout, cache)
+    out, cache = judge.unpack(judge.call(mod.sigmoid_forward, x), ("out", "cache"))
+    dx = judge.call(mod.sigmoid_backward, dout, cache)
     z = torch.sigmoid(x)
     return torch.allclose(out, z) and torch.allclose(dx, dout * z * (1 - z))
 
@@ -52,7 +52,7 @@ def _l2() -> bool:
         torch.rand(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)),
         torch.tensor([0, 2, 1, 2]),
     )
-    loss, dy = mod.l2_loss(y, labels)
+    loss, dy = judge.unpack(judge.call(mod.l2_loss, y, labels), ("loss", "dy"))
     t = torch.nn.functional.one_hot(labels, 5).double()
     return torch.allclose(loss, ((y - t) ** 2).sum() / 4) and torch.allclose(dy, 2 * (y - t) / 4)
 
@@ -64,14 +64,14 @@ def _accuracy() -> bool:
         def forward(self, x):
             return torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]), None
 
-    got = mod.calculate_accuracy(Fixed(), torch.zeros(4, 1), torch.tensor([1, 1, 1, 0]))
+    got = judge.call(mod.calculate_accuracy, Fixed(), torch.zeros(4, 1), torch.tensor([1, 1, 1, 0]))
     return torch.is_tensor(got) and abs(float(got) - 0.5) < 1e-6
 
 
 def _init() -> bool:
     mod = judge.load("init")
     torch.manual_seed(0)
-    p = mod.init_params(300, 200, 100)
+    p = judge.call(mod.init_params, 300, 200, 100)
     shapes = {k: tuple(v.shape) for k, v in p.items()}
     if shapes != {"W1": (200, 300), "b1": (200,), "W2": (100, 200), "b2": (100,)}:
         return False
@@ -85,11 +85,11 @@ def _init() -> bool:
 
 def _model() -> bool:
     mod = judge.load("model")
-    net = mod.TwoLayerNet(5, 4, 3)
+    net = judge.call(mod.TwoLayerNet, 5, 4, 3)
     net.params = {k: _rand(*v.shape) for k, v in net.params.items()}
     x, dout = _rand(2, 5), _rand(2, 3)
-    out, cache = net.forward(x)
-    net.backward(dout, cache)
+    out, cache = judge.unpack(judge.call(net.forward, x), ("out", "cache"))
+    judge.call(net.backward, dout, cache)
     p = net.params
 
     def forward(W1, b1, W2, b2):

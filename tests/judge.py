@@ -41,14 +41,18 @@ from tools.manifest import Kata, by_module, by_number, katas
 class KataError(AssertionError):
     """A failure explained for a person. `blame` is the number of the kata at fault."""
 
-    def __init__(self, message: str, blame: int | None = None) -> None:
+    def __init__(self, message: str, blame: int | None = None, about_inputs: bool = True) -> None:
         super().__init__(message)
         self.blame = blame if blame is not None else current().number
         self.problem = message  # without the "kata-7 needs kata-1" frame, when it is about another kata
+        self.about_inputs = about_inputs  # False: the test's inputs do not matter (an import, a stub)
 
 
 class NotStarted(KataError):
     """The kata at fault still raises the stub's NotImplementedError."""
+
+    def __init__(self, message: str, blame: int | None = None) -> None:
+        super().__init__(message, blame, about_inputs=False)
 
 
 class TimedOut(BaseException):
@@ -283,6 +287,7 @@ class _Lazy:
                     "restores the whole stub and backs up your file first)",
                 ),
                 blame=kata.number,
+                about_inputs=False,
             ) from None
 
 
@@ -317,7 +322,9 @@ def import_kata(kata: Kata) -> Any:
             except Stopped:
                 raise
             except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
-                raise _crash(error, f"importing {need.path(track)}", need) from None
+                crash = _crash(error, f"importing {need.path(track)}", need)
+                crash.about_inputs = False
+                raise crash from None
             changed = changes(before, world())
             if changed:
                 restore(before)
@@ -326,7 +333,7 @@ def import_kata(kata: Kata) -> Any:
                     "(no torch.set_... calls at the top of the file)"
                 )
         if need.module in session().unusable:
-            raise KataError(_frame(need, session().unusable[need.module]), blame=need.number)
+            raise KataError(_frame(need, session().unusable[need.module]), blame=need.number, about_inputs=False)
     return sys.modules[f"{track}.{kata.module}"]
 
 
@@ -401,6 +408,8 @@ COMMON_CRASHES = {
     r"does not require grad and does not have a grad_fn": "backward or autograd.grad on a result computed from "
     "tensors that do not require grad: make the leaves with .requires_grad_(True) and compute under "
     "torch.enable_grad().",
+    r"'tuple' object has no attribute": "a pair (out, cache) used as a tensor: model.forward and every layer "
+    "return (out, cache); take the first item.",
     r"object is not subscriptable|cannot unpack non-iterable|object is not iterable": "a function returned "
     "something of another kind than its docstring promises (each layer returns (out, cache)).",
 }
@@ -478,18 +487,21 @@ def not_started(error: NotImplementedError) -> NotStarted:
     track = session().track
     what = str(error).split(": ", 1)[-1].split(";")[0] if match else f"{track}/{culprit.module}.py"
     if culprit.number == current().number:
-        return NotStarted(
+        found = NotStarted(
             f"{culprit.label}: {what}. Open {culprit.path(track)}, read its docstring, and replace the "
             f"`raise NotImplementedError` with your code. Stuck? `nox -s hint -- {culprit.number}`.",
             blame=culprit.number,
         )
-    return NotStarted(needs_message(culprit, what), blame=culprit.number)
+    else:
+        found = NotStarted(needs_message(culprit, what), blame=culprit.number)
+    found.problem = what
+    return found
 
 
 def needs_message(culprit: Kata, problem: str) -> str:
     return (
-        f"{current().label} needs {culprit.label}: {problem}. "
-        f"Run `nox -s kata-{culprit.number}` first and come back when it passes."
+        f"{current().label} needs {culprit.label}: {problem.rstrip('.')}.\n"
+        f"  Run `nox -s kata-{culprit.number}` first and come back when it passes."
     )
 
 
@@ -525,14 +537,29 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
         error_ = KataError(_frame(kata, text).rstrip("."), blame=kata.number)
         error_.problem = text
         return error_
+    missing = re.match(r"cannot import name '(\w+)' from '(\w+)\.(\w+)'", str(error))
+    if isinstance(error, ImportError) and missing and by_module(missing.group(3)):
+        # `from .relu import relu_backward` where relu.py has no relu_backward: kata 2's fault.
+        owner = by_module(missing.group(3))
+        assert owner is not None
+        text = (
+            f"{owner.path(track)} has no `{missing.group(1)}` (renamed or deleted?), which "
+            f"{Path(frames[-1].filename).name if frames else 'another kata'} imports. Put back its definition; "
+            f"`nox -s reset -- {owner.number}` restores the stub and backs up your file first"
+        )
+        found = KataError(_frame(owner, text), blame=owner.number)
+        found.problem = text
+        return found
     line = ""
     if frames:
         where = frames[-1]
         kata = _kata_of_frame(where) or kata
         line = f"\n  at {track}/{Path(where.filename).name}:{where.lineno}:  {(where.line or '').strip()}"
     kata = kata or current()
-    if isinstance(error, (SystemExit, ProgramExit)):
-        message = f"{type(error).__name__}({error}): your code must return its result, not end the program"
+    if isinstance(error, ProgramExit):
+        message = f"{error} (the process would end): your code must return its result, not end the program"
+    elif isinstance(error, SystemExit):
+        message = f"SystemExit({error}): your code must return its result, not end the program"
     elif isinstance(error, KeyboardInterrupt):
         message = "KeyboardInterrupt: remove the `raise KeyboardInterrupt` (or input()) from your code"
     else:
@@ -547,7 +574,9 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
 
 def fail(message: str) -> KataError:
     """A KataError about the current kata, for checks that are not a tensor comparison."""
-    return KataError(f"{current().label}: {message}")
+    error = KataError(f"{current().label}: {message}")
+    error.problem = message
+    return error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,8 +612,9 @@ def tensor(name: str, got: Any, like: Tensor | None = None, shape: tuple | None 
         raise fail(f"{subject} has shape {tuple(got.shape)}; expected {tuple(want_shape)}.{hint}")
     if like is not None and got.dtype != like.dtype:
         raise fail(
-            f"{subject} is {got.dtype}; expected {like.dtype}, the dtype of the input "
-            "(build new tensors from the inputs, e.g. torch.zeros_like, instead of fixing a dtype)."
+            f"{subject} is {got.dtype}; expected {like.dtype}, the dtype of the inputs. Results keep their "
+            "inputs' dtype: make new tensors from the inputs (x.new_zeros, torch.zeros_like, .to(x.dtype)) "
+            "rather than with a fixed or default dtype."
         )
     if like is not None and got.device != like.device:
         raise fail(f"{subject} is on {got.device}; expected {like.device}, the input's.")
@@ -636,9 +666,10 @@ def close(
     finite = torch.isfinite(got64)
     if not bool(finite.all()):
         index = tuple(int(i) for i in (~finite).nonzero()[0])
+        at = f"first at {list(index)}: " if index else ""
         raise fail(
             f"{subject} has {int((~finite).sum())} NaN or inf values "
-            f"(first at {list(index)}: {got64[index].item()}; expected {want64[index].item():.6g})."
+            f"({at}{got64[index].item()}; expected {want64[index].item():.6g})."
             + (f"\n  Likely cause: {nonfinite}" if nonfinite else diagnose(got, diagnoses))
         )
     error = (got64 - want64).abs()
@@ -646,12 +677,14 @@ def close(
     if bool((error <= allowed).all()):
         return
     worst = tuple(int(i) for i in torch.unravel_index(torch.argmax(error - allowed), error.shape))
-    at = f" at {list(worst)}" if worst else ""
+    got_value, want_value = got64[worst].item() + 0.0, want64[worst].item() + 0.0  # + 0.0: no "-0"
+    if error.numel() == 1:
+        raise fail(f"{subject} is {got_value:.6g}; expected {want_value:.6g}." + diagnose(got, diagnoses))
     wrong = int((error > allowed).sum())
     raise fail(
         f"{subject} has wrong values: {wrong} of {error.numel()} entries are off. "
-        f"Largest error {error[worst].item():.4g}{at}: got {got64[worst].item():.6g}, "
-        f"expected {want64[worst].item():.6g}." + diagnose(got, diagnoses)
+        f"Largest error {error[worst].item():.4g} at {list(worst)}: got {got_value:.6g}, "
+        f"expected {want_value:.6g}." + diagnose(got, diagnoses)
     )
 
 

@@ -115,6 +115,7 @@ _channel_key = pytest.StashKey[Channel]()
 _baseline_key = pytest.StashKey[dict]()
 _outcome_key = pytest.StashKey[dict]()
 _told_key = pytest.StashKey[set]()
+_shown_key = pytest.StashKey[set]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -248,21 +249,46 @@ def traceback_line(error: BaseException) -> str:
 # Reports: a KataError prints as its message, without a traceback, and is blamed on a kata.
 
 
+HYPOTHESIS_NOTES = ("Falsifying example", "Failing explicit example", "Failing test case")
+
+
 def _message(error: BaseException) -> str:
+    """The error's message, and hypothesis's failing case when the inputs matter to it."""
     notes = [n for n in getattr(error, "__notes__", []) if n.strip()]
+    if not getattr(error, "about_inputs", True):
+        notes = [n for n in notes if not n.startswith(HYPOTHESIS_NOTES)]
+    for prefix in HYPOTHESIS_NOTES:
+        notes = [
+            f"The failing case: {n.removeprefix(prefix).lstrip(':').strip()}" if n.startswith(prefix) else n
+            for n in notes
+        ]
     return "\n".join([str(error), *notes])
 
 
-def _trim(report: pytest.TestReport) -> None:
-    """Show at most OUTPUT_SHOWN characters of what the learner's code printed."""
+def _short(text: str) -> str:
+    """The first sentence of a message, for its repetitions."""
+    first = text.split("\n")[0]
+    return (first.split(". ")[0].rstrip(".") + ". (As above.)") if ". " in first else first + " (As above.)"
+
+
+_output_left_key = pytest.StashKey[list]()
+
+
+def _trim(report: pytest.TestReport, budget: list[int]) -> None:
+    """Show at most OUTPUT_SHOWN characters of what the learner's code printed per test, and twice that per run,
+    cut at the end of a line."""
     trimmed = []
     for title, content in report.sections:
-        if len(content) > OUTPUT_SHOWN:
-            rest = content[OUTPUT_SHOWN:]
-            content = (
-                f"{content[:OUTPUT_SHOWN]}\n... and {rest.count(chr(10)) + 1} more lines "
-                f"({len(rest):,} characters) not shown."
-            )
+        if not title.startswith("Captured"):
+            trimmed.append((title, content))
+            continue
+        room = min(OUTPUT_SHOWN, budget[0])
+        if len(content) > room:
+            cut = content.rfind("\n", 0, room) + 1
+            rest = content[cut:]
+            lines = rest.count("\n") + (not rest.endswith("\n"))
+            content = f"{content[:cut]}... and {lines:,} more lines ({len(rest):,} characters) not shown."
+        budget[0] -= min(len(content), budget[0])
         trimmed.append((title, content))
     report.sections[:] = trimmed
 
@@ -270,7 +296,7 @@ def _trim(report: pytest.TestReport) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
-    _trim(report)
+    _trim(report, item.config.stash.setdefault(_output_left_key, [2 * OUTPUT_SHOWN]))
     outcome = item.stash.get(_outcome_key, None)
     if outcome is not None:
         explain(item, call, report, outcome)
@@ -306,11 +332,13 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
             culprit, reason = broken
             blame = culprit.number
             text = (
-                f"{kata.label} needs {culprit.label}: {reason}. Run `nox -s kata-{culprit.number}` "
+                f"{kata.label} needs {culprit.label}: {reason.rstrip('.')}.\n  Run `nox -s kata-{culprit.number}` "
                 f"first; this test cannot pass until it does."
             )
     if text is not None:
-        report.longrepr = text
+        shown: set = item.config.stash.setdefault(_shown_key, set())
+        report.longrepr = _short(text) if text in shown else text  # the same words twice: a line is enough
+        shown.add(text)
     verdict = [("blame", blame), ("not_started", isinstance(error, judge.NotStarted))]
     item.user_properties.extend(verdict)
     report.user_properties = [*report.user_properties, *verdict]

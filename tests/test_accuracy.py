@@ -29,8 +29,8 @@ def tutorial_case():
 
 
 def check(out, labels, inp=None):
-    inp = torch.zeros((0,)) if inp is None else inp
     n = labels.shape[0]
+    inp = torch.zeros(n, 3) if inp is None else inp  # any input with one row per label: the model ignores it
     right = (out.argmax(dim=-1) == labels).sum()
     expected = (right / n).to(torch.get_default_dtype())
     diagnoses = {

@@ -104,6 +104,13 @@ def test_to_pytorch_copies_a_trained_net():
         if not isinstance(module, nn.Module):
             raise judge.fail(f"to_pytorch returned {judge.kind(module)}; expected a TwoLayerPytorch.")
         state = module.state_dict()
+        kinds = {(t.dtype, t.device) for t in state.values()}
+        if kinds != {(dtype, params["W1"].device)}:
+            raise judge.fail(
+                f"to_pytorch(net) for a {dtype} net holds parameters of {sorted(str(d) for d, _ in kinds)}.\n  Likely "
+                "cause: nn.Linear makes float32 parameters on the CPU: move the module to the net's dtype and "
+                "device, module.to(dtype=W1.dtype, device=W1.device), before loading the values."
+            )
         if not any(same_values(state.get(name), params[key]) for key, name in WANT_MAP.items()):
             raise judge.fail(
                 "to_pytorch(net) returned a module that holds none of the net's parameters.\n  Likely cause: "

@@ -73,8 +73,7 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     want_out = reference(x.double(), *(params[k].double() for k in KEYS)).to(x.dtype)
     judge.close("out", out, want_out, forward_diagnoses(x, params), rtol=rtol, atol=atol)
     judge.unchanged("x", saved_x, x)
-    old_grads = dict(net.grads) if isinstance(getattr(net, "grads", None), dict) else {}
-    judge.call(net.backward, dout, cache)
+    backward(net, dout, cache)
     want = dict(zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout)))
     diagnoses = backward_diagnoses(x, params, dout, want)
     grads = getattr(net, "grads", None)
@@ -82,13 +81,6 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
         got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
         raise judge.fail(f"after backward, net.grads should have the keys W1, b1, W2, b2; it has {got}.")
     for key in KEYS:
-        if grads[key] is old_grads.get(key) and isinstance(grads[key], torch.Tensor) and grads[key].dtype != x.dtype:
-            raise judge.fail(
-                f"after backward, grads['{key}'] is the tensor the net started with, still {grads[key].dtype}, "
-                f"while the parameters are {x.dtype}.\n  Likely cause: backward adds into the old gradient "
-                "tensors in place (`+=`), which keeps their old dtype and whatever they held: store the new "
-                f"gradients instead (self.grads['{key}'] = d{key})."
-            )
         judge.close(f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol)
     for key, (original, copy) in kept.items():
         if net.params[key] is not original or not torch.equal(original, copy):
@@ -122,6 +114,21 @@ def test_init_follows_the_tutorial():
             raise judge.fail(
                 f"a new TwoLayerNet's grads['{key}'] should be all zeros; it is not."
                 + (f"\n  Likely cause: grads['{key}'] is params['{key}'] itself (or a copy): {cause}" if same else "")
+            )
+
+
+def backward(net, dout, cache):
+    """net.backward(dout, cache), then: are the gradients new tensors, not the old ones added into?"""
+    old = dict(net.grads) if isinstance(getattr(net, "grads", None), dict) else {}
+    judge.call(net.backward, dout, cache)
+    grads = getattr(net, "grads", None)
+    for key, grad in grads.items() if isinstance(grads, dict) else ():
+        if grad is old.get(key) and isinstance(grad, torch.Tensor) and grad.dtype != net.params[key].dtype:
+            raise judge.fail(
+                f"after backward, grads['{key}'] is the tensor the net started with, still {grad.dtype}, "
+                f"while params['{key}'] is {net.params[key].dtype}.\n  Likely cause: backward adds into the old "
+                "gradient tensors in place (`+=`), which keeps their old dtype and whatever they held: store the "
+                f"new gradients instead (self.grads['{key}'] = d{key})."
             )
 
 
@@ -161,7 +168,7 @@ def test_backward_uses_the_cache_it_is_given():
     x1, x2, dout = judge.rand(5, 3, generator=g), judge.rand(5, 3, generator=g), judge.rand(5, 2, generator=g)
     _, cache1 = judge.call(net.forward, x1)
     judge.call(net.forward, x2)
-    judge.call(net.backward, dout, cache1)
+    backward(net, dout, cache1)
     want = judge.autograd(lambda *p: reference(x1, *p), [params[k] for k in KEYS], dout)
     for key, expected in zip(KEYS, want):
         judge.close(
@@ -180,7 +187,7 @@ def test_a_second_backward_replaces_the_gradients():
     batches = [(judge.rand(5, 3, generator=g), judge.rand(5, 2, generator=g)) for _ in range(2)]
     for x, dout in batches:
         _, cache = judge.unpack(judge.call(net.forward, x), ("out", "cache"))
-        judge.call(net.backward, dout, cache)
+        backward(net, dout, cache)
     first, second = (judge.autograd(lambda *p, x=x: reference(x, *p), [params[k] for k in KEYS], d) for x, d in batches)
     for key, one, two in zip(KEYS, first, second):
         judge.close(
@@ -202,7 +209,7 @@ def test_grads_match_central_differences_of_your_forward():
     net = build(2, 3, 2, params)
     x, dout = judge.rand(4, 2, generator=g), judge.rand(4, 2, generator=g)
     _, cache = judge.call(net.forward, x)
-    judge.call(net.backward, dout, cache)
+    backward(net, dout, cache)
     for key in KEYS:
         numeric = judge.numerical_grad(lambda: net.forward(x)[0], net.params[key], dout)
         judge.close(f"grads['{key}']", net.grads[key], numeric, rtol=1e-5, atol=1e-6)

@@ -263,8 +263,9 @@ def test_the_history_has_one_entry_per_epoch():
             }
             cause = next((text for text, v in causes.items() if abs(got_loss - v) <= 1e-6), "")
             raise judge.fail(
-                f"history['train_loss'][{epoch}] is {got_loss:.6f}; the mean of that "
-                f"epoch's batch losses is {want_loss:.6f}." + (f"\n  Likely cause: {cause}" if cause else "")
+                f"history['train_loss'][{epoch}] is {got_loss:.6f}; the mean of that epoch's batch losses (l2_loss "
+                f"of each batch's output against its own rows' labels) is {want_loss:.6f}."
+                + (f"\n  Likely cause: {cause}" if cause else "")
             )
         for key, data, target in (("train_accuracy", x, labels), ("validation_accuracy", vx, vlabels)):
             want = (net._out(data, params).argmax(-1) == target).double().mean().item()
@@ -294,7 +295,8 @@ def test_your_network_learns_separable_data():
     if not loss[-1] < 0.5 * loss[0]:
         raise judge.fail(
             f"the training loss went from {loss[0]:.4f} to {loss[-1]:.4f} in 15 epochs; it should fall "
-            "to less than half. Check the update: params[key] -= learning_rate * grads[key]."
+            "to less than half. If other tests of kata 8 fail, fix those first; if not, check the update: "
+            "params[key] -= learning_rate * grads[key]."
         )
     if not acc[-1] >= 0.9:
         raise judge.fail(f"validation accuracy after 15 epochs is {acc[-1]:.1%} on easy data; expected at least 90 %.")

@@ -410,8 +410,11 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
     for number in sorted(by_kata):
         kata = by_number(number)
         flags = by_kata[number]
-        state = f"not started: {len(flags)} test(s) wait for it" if all(flags) else f"{len(flags)} test(s) fail"
-        lines.append(f"{kata.label}: {state}. Edit {kata.path(track)}; hint: `nox -s hint -- {number}`.")
+        state = "not started" if all(flags) else "to fix"
+        lines.append(
+            f"{kata.label}: {state}, the cause of {len(flags)} failing test(s). Edit {kata.path(track)}; "
+            f"hint: `nox -s hint -- {number}`."
+        )
     return lines
 
 
@@ -422,8 +425,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.runner", add_help=False)
     parser.add_argument("--track", choices=("katas", "solutions"), default=os.environ.get("KATA_TRACK", "katas"))
     known, rest = parser.parse_known_args(argv)
+    quiet = ["--disable-warnings"] if known.track == "katas" else []  # torch's warnings are not the learner's
     try:
-        (outcomes,) = run([Job(tuple(rest), known.track)], live=True)
+        (outcomes,) = run([Job(tuple(rest), known.track)], live=True, pytest_args=quiet)
     except KeyboardInterrupt:
         print("\nStopped (Ctrl-C).")
         return 130

@@ -164,8 +164,9 @@ def assert_all_fail(outcomes: Sequence[Outcome], blame: int) -> None:
 
 
 def one_line(message: str) -> str:
-    """The message without the note hypothesis adds to a failing example (which is not a traceback)."""
-    return message.split("\nFailing explicit example")[0].split("\nFalsifying example")[0]
+    """The message without the note hypothesis adds to a failing example (which is not a traceback), its
+    indented continuation lines ("  Run `nox -s kata-1` first ...") joined to it."""
+    return message.split("\nThe failing case:")[0].replace("\n  ", " ")
 
 
 def assert_sentence(outcomes: Sequence[Outcome], label: str) -> None:
