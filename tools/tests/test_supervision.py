@@ -419,16 +419,16 @@ def test_a_segfault_fails_every_test_in_bounded_time(tmp_path):
     assert_clean(outcomes, run.live)
 
 
-def test_a_million_printed_lines_do_not_flood_the_output(tmp_path):
+def test_a_flood_of_printed_lines_does_not_flood_the_output(tmp_path):
     root = build(
         tmp_path,
         "relu",
-        replace(RELU_FORWARD, "    print('\\n'.join(f'spam {i}' for i in range(1_000_000)))\n    return x, x\n"),
+        replace(RELU_FORWARD, "    print('\\n'.join(f'spam {i}' for i in range(300_000)))\n    return x, x\n"),
     )
     tests = [
         f"tests/test_relu.py::{name}" for name in ("test_on_the_tutorial_inputs", "test_exactly_zero_has_zero_gradient")
     ]
-    code, out, seconds = run_cli(root, [*tests, "--kata-timeout", "10"], limit=120)
+    code, out, seconds = run_cli(root, [*tests, "--kata-timeout", "60"], limit=150)
     assert code == 1, f"exit code {code} after {seconds:.0f} s:\n{out[-3000:]}"
     assert len(out.encode()) < 200_000, f"the output is {len(out.encode()):,} bytes"
     assert out.count("has wrong values") == 2, f"each test should fail on the wrong result:\n{out[-3000:]}"
