@@ -91,6 +91,12 @@ def progress(session: nox.Session) -> None:
 
 
 @nox.session
+def watch(session: nox.Session) -> None:
+    """Watch katas/: each save re-runs your current kata's tests; pass, and the next one starts (-- --poll)."""
+    tool(session, "watch", *session.posargs)
+
+
+@nox.session
 def hint(session: nox.Session) -> None:
     """Show a hint: `nox -s hint -- 3` for kata 3, `-- 3 2` for its next level."""
     kata_number(session, "hint")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from tools.manifest import kata_from_args, katas
+from tools.manifest import Kata, kata_from_args, katas
 
 
 def show(argv: list[str]) -> int:
@@ -18,17 +18,22 @@ def show(argv: list[str]) -> int:
     if not level.isdigit() or not 1 <= int(level) <= levels:
         print(f"{kata.label} has hint levels 1 to {levels}; got {level!r}.")
         return 2
-    n = int(level)
-    print(f"{kata.label}, hint {n} of {levels}:\n")
-    print(textwrap.fill(kata.hints[n - 1], width=96, initial_indent="  ", subsequent_indent="  "))
+    print(text(kata, int(level)))
+    return 0
+
+
+def text(kata: Kata, n: int) -> str:
+    """Hint n of a kata, wrapped, with what to do after it."""
+    levels = len(kata.hints)
+    body = textwrap.fill(kata.hints[n - 1], width=96, initial_indent="  ", subsequent_indent="  ")
     if n < levels:
-        print(f"\nStill stuck? `nox -s hint -- {kata.number} {n + 1}`")
+        then = f"Still stuck? `nox -s hint -- {kata.number} {n + 1}`"
     else:
-        print(
-            f"\nThat was the last hint. The docstring of {kata.path()} has the math; the test output says "
+        then = (
+            f"That was the last hint. The docstring of {kata.path()} has the math; the test output says "
             f"what differs (`nox -s kata-{kata.number}`)."
         )
-    return 0
+    return f"{kata.label}, hint {n} of {levels}:\n\n{body}\n\n{then}"
 
 
 def check() -> int:

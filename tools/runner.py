@@ -19,6 +19,7 @@ pytest.main job after job.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tools.manifest import ROOT, Kata, by_module, by_number, katas
 
@@ -89,8 +91,14 @@ def run(
     live: bool = False,
     workers: int = 1,
     pytest_args: Sequence[str] = (),
+    warm: bool = False,
 ) -> list[list[Outcome]]:
-    """Judge each job under supervision; the Outcomes of each, in order."""
+    """Judge each job under supervision; the Outcomes of each, in order.
+
+    warm: fork each worker from this process, which has imported torch and the tests once
+    (`prepare_warm`), instead of starting a fresh interpreter: a run then costs what its tests cost.
+    Only where fork is safe with torch (Linux); elsewhere a fresh process, with the same guarantees.
+    """
     results: list[list[Outcome]] = [[] for _ in jobs]
     chunks = [list(range(len(jobs)))[w::workers] for w in range(workers)]
     chunks = [c for c in chunks if c]
@@ -98,7 +106,7 @@ def run(
 
     def supervise_chunk(indices: list[int]) -> None:
         try:
-            for index, outcomes in zip(indices, _supervise([jobs[i] for i in indices], live, pytest_args)):
+            for index, outcomes in zip(indices, _supervise([jobs[i] for i in indices], live, pytest_args, warm)):
                 results[index] = outcomes
         except BaseException as error:  # reported below, in the main thread
             errors.append(error)
@@ -124,7 +132,7 @@ class JudgeError(RuntimeError):
         self.code = code
 
 
-def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str]) -> list[list[Outcome]]:
+def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bool) -> list[list[Outcome]]:
     results: list[list[Outcome]] = [[] for _ in jobs]
     hung: list[dict] = []
     first, skip, launch = 0, set[str](), 0
@@ -143,7 +151,7 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str]) -> list[
                 "args": [*pytest_args, *(["--no-header"] if launch else [])],
             }
             (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-            watch, rc, killed = _watch_worker(folder, first, len(jobs), results, hung, live)
+            watch, rc, killed = _watch_worker(folder, first, len(jobs), results, hung, live, warm and CAN_FORK)
             launch += 1
             if watch.refused is not None or (watch.job == first and not watch.started and rc):
                 stderr = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
@@ -179,17 +187,27 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str]) -> list[
 
 
 def _watch_worker(
-    folder: Path, first: int, count: int, results: list[list[Outcome]], hung: list[dict], live: bool
+    folder: Path,
+    first: int,
+    count: int,
+    results: list[list[Outcome]],
+    hung: list[dict],
+    live: bool,
+    fork: bool = False,
 ) -> tuple[_Watch, int | None, bool]:
     """Run one worker from job `first` on, following its events; kill it past a deadline."""
     command = [sys.executable, "-m", "tools.runner", "--worker", str(folder / "spec.json")]
     with open(folder / "stderr.txt", "wb") as stderr:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=None if live else subprocess.DEVNULL,
-            stderr=None if live else stderr,
-        )
+        process: Any
+        if fork:
+            process = _Forked(folder / "spec.json", None if live else stderr)
+        else:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=None if live else subprocess.DEVNULL,
+                stderr=None if live else stderr,
+            )
         watch, killed, finished = _Watch(job=first), False, None
         events = _tail(folder / "events.jsonl")
         try:
@@ -347,11 +365,85 @@ def _not_run(test: str, rc: int | None) -> Outcome:
 
 
 # ---------------------------------------------------------------------------------------------
+# The warm path: fork workers from a process that imported torch and the tests once
+
+CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
+
+
+def prepare_warm(test_files: Sequence[str] = ()) -> None:
+    """Make this process a warm parent for forked workers: import torch, pytest, the plugin and the test
+    modules, then run those tests once on the reference (never on kata code), so that torch's and
+    hypothesis's first-call costs are paid here, once. One torch thread: forking a process whose thread
+    pool has started is not safe, and the katas' tensors are small."""
+    import importlib
+    import io
+
+    import pytest
+    import torch
+
+    torch.set_num_threads(1)
+    importlib.import_module("tests.plugin")
+    for path in test_files:
+        importlib.import_module(f"tests.{Path(path).stem}")
+    if test_files and (ROOT / "solutions").is_dir():
+        saved = os.environ.pop("KATA_ROOT", None)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                pytest.main([*test_files, "-q", "--track", "solutions", "-p", "no:cacheprovider"])
+        finally:
+            if saved is not None:
+                os.environ["KATA_ROOT"] = saved
+            for name in list(sys.modules):
+                if name.split(".")[0] == "solutions":
+                    del sys.modules[name]
+
+
+class _Forked:
+    """A worker forked from this warm process, with Popen's poll / kill / wait."""
+
+    def __init__(self, spec: Path, stderr: Any) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.returncode: int | None = None
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: judge, then leave without running the parent's cleanup
+            try:
+                if stderr is not None:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, 1)
+                    os.dup2(stderr.fileno(), 2)
+                work(spec, forget=False)
+            finally:
+                os._exit(1)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int | None:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+# ---------------------------------------------------------------------------------------------
 # The worker
 
 
-def work(spec_path: Path) -> None:
-    """Run the spec's jobs with pytest.main, one after another, in this one interpreter."""
+def work(spec_path: Path, forget: bool = True) -> None:
+    """Run the spec's jobs with pytest.main, one after another, in this one interpreter.
+
+    Before each job the modules of the previous one are forgotten (not before the first job of a
+    forked worker: its parent imported the tests and never any kata)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
     import pytest
 
@@ -361,7 +453,7 @@ def work(spec_path: Path) -> None:
     for index in range(spec["first"], len(spec["jobs"])):
         job = spec["jobs"][index]
         for name in list(sys.modules):
-            if name.split(".")[0] in FORGET:
+            if (forget or index > spec["first"]) and name.split(".")[0] in FORGET:
                 del sys.modules[name]
         sys.path[:] = base_path
         os.environ.clear()
