@@ -1,0 +1,140 @@
+"""`nox -s watch`, driven as a learner drives it: save a kata file, read the verdict that follows.
+
+Each test starts `python -m tools.watch` on a tree of its own (KATA_ROOT), without a terminal,
+writes kata files, and waits for the lines the watch prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools import stubs
+from tools.manifest import ROOT
+
+
+class Watching:
+    """A running watch, with the lines it printed so far."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        env = dict(os.environ, KATA_ROOT=str(root), PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tools.watch", "--kata-timeout", "2", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.read = 0
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def expect(self, pattern: str, within: float = 60) -> str:
+        """Wait for a line matching pattern after the ones already read; return it."""
+        end = time.monotonic() + within
+        while time.monotonic() < end:
+            for i in range(self.read, len(self.lines)):
+                if re.search(pattern, self.lines[i]):
+                    self.read = i + 1
+                    return self.lines[i]
+            if self.process.poll() is not None and self.read >= len(self.lines):
+                break
+            time.sleep(0.05)
+        tail = "\n".join(self.lines[-40:])
+        raise AssertionError(f"no line matching {pattern!r} within {within} s; the watch printed:\n{tail}")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def tree(tmp_path) -> Iterator[Path]:
+    """The reference as a learner's katas/, with relu and sigmoid back to their stubs."""
+    stubs.write_package(tmp_path / "katas", stubbed={"relu", "sigmoid"})
+    yield tmp_path
+
+
+def save(tree: Path, module: str, text: str) -> None:
+    path = tree / "katas" / f"{module}.py"
+    path.write_text(text, encoding="utf-8")
+
+
+def reference(module: str) -> str:
+    return (ROOT / "solutions" / f"{module}.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("mode", ["--poll", "events"])
+def test_each_save_gives_a_verdict_and_a_pass_moves_on(tree, mode):
+    watch = Watching(tree, *([mode] if mode == "--poll" else []))
+    try:
+        said = watch.expect(r"^Watching ")
+        assert ("polling every 0.3 s" if mode == "--poll" else "file events") in said, said
+        watch.expect(r"=== kata-2 \(relu\)")
+        watch.expect(r"relu_forward is not written yet")
+        watch.expect(r"4 of 9 katas done")  # 1, 4, 5, 6: katas 7 to 9 wait for relu and sigmoid
+
+        save(tree, "relu", reference("relu").replace("    return out, x\n", "    return out, x +\n"))
+        watch.expect(r"=== kata-2 \(relu\)")
+        watch.expect(r"SyntaxError")
+        watch.expect(r"katas done")
+
+        looping = reference("relu").replace("    x = cache\n", "    x = cache\n    while True:\n        pass\n")
+        save(tree, "relu", looping)
+        watch.expect(r"did not finish within 2 s and was stopped in relu_backward", within=90)
+        watch.expect(r"katas done")
+
+        save(tree, "relu", reference("relu"))
+        watch.expect(r"kata-2 \(relu\) passes every test\. On to kata-3 \(sigmoid\)\.")
+        watch.expect(r"=== kata-3 \(sigmoid\)")
+        watch.expect(r"5 of 9 katas done")
+    finally:
+        output = watch.stop()
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
+    assert "Watch stopped (Ctrl-C)." in output, output[-500:]
+
+
+def test_the_last_kata_passing_ends_the_watch(tmp_path):
+    stubs.write_package(tmp_path / "katas", stubbed={"relu"})
+    watch = Watching(tmp_path, "--poll")
+    try:
+        watch.expect(r"=== kata-2 \(relu\)")
+        watch.expect(r"5 of 9 katas done")  # katas 7 to 9 wait for relu
+        save(tmp_path, "relu", reference("relu"))
+        watch.expect(r"kata-2 \(relu\) passes every test\. On to kata-7 \(model\)\.")
+        watch.expect(r"9 of 9 katas done")
+        watch.expect(r"kata-9 \(autograd-bridge\) passes every test\.")
+        watch.expect(r"All katas done")
+        assert watch.process.wait(timeout=20) == 0
+    finally:
+        watch.stop()
+
+
+def test_a_bad_option_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.watch", "--kata", "12"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "unknown kata '12': choose one of 1 (affine)" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
