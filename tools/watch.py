@@ -34,6 +34,7 @@ class Changes:
         self.folder, self.interval = folder, interval
         self.seen = self.snapshot()
         self.events: list[str] = []
+        self.next_poll = 0.0
         self.observer = None if poll else self._observe()
         self.how = "file events" if self.observer else f"polling every {interval:g} s"
 
@@ -69,6 +70,10 @@ class Changes:
         """The names of the .py files that changed since the last call (empty when none did)."""
         if self.observer is not None and not self.events:
             return []
+        if self.observer is None:  # polling: look at the files every `interval` seconds, no more often
+            if time.monotonic() < self.next_poll:
+                return []
+            self.next_poll = time.monotonic() + self.interval
         self.events.clear()
         now = self.snapshot()
         names = sorted(name for name in set(now) | set(self.seen) if now.get(name) != self.seen.get(name))
