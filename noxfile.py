@@ -7,9 +7,13 @@ pyproject.toml change; otherwise a session starts straight away and installs not
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -34,15 +38,64 @@ def shared_env(session: nox.Session) -> str:
     want = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == want:
         return str(PYTHON)
-    quiet = ["--quiet"] if PYTHON.exists() else []
     if not PYTHON.exists():
-        session.log(f"Creating the shared environment {ENV} (once: torch takes a few minutes to download).")
-        session.run(sys.executable, "-m", "venv", str(ENV))
+        reused, where = installed_torch(pyproject["project"]["dependencies"])
+        if reused:
+            session.log(f"Creating the shared environment {ENV}; reusing {reused} from {where} (no download).")
+        else:
+            session.log(f"Creating the shared environment {ENV}: torch and torchvision, a few minutes, once.")
+        session.run(sys.executable, "-m", "venv", str(ENV), silent=True)
+        if reused:  # the folder that holds torch joins the environment's path, after its own packages
+            site = session.run(str(PYTHON), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
+            (Path(str(site).strip()) / "reuse-installed-torch.pth").write_text(f"{where}\n", encoding="utf-8")
     else:
         session.log("The dependencies in pyproject.toml changed: updating the shared environment.")
-    session.run(str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", *quiet, *requirements)
+    with heartbeat(session, "pip is installing"):
+        # Quiet unless it fails (nox then prints pip's whole output) or `nox -v` asks for it.
+        session.run(str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", *requirements, silent=True)
     STAMP.write_text(want)
+    session.log("The shared environment is ready.")
     return str(PYTHON)
+
+
+def installed_torch(dependencies: list[str]) -> tuple[str, str]:
+    """('torch 2.14.1 and torchvision 0.29.1', the folder holding them) when the Python running nox has both
+    in one folder, as pyproject.toml asks; ('', '') otherwise."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    found, folders = [], set()
+    for text in dependencies:
+        requirement = Requirement(text)
+        if requirement.name not in ("torch", "torchvision"):
+            continue
+        try:
+            installed = distribution(requirement.name)
+        except PackageNotFoundError:
+            return "", ""
+        if not requirement.specifier.contains(installed.version, prereleases=True):
+            return "", ""
+        found.append(f"{requirement.name} {installed.version}")
+        folders.add(str(Path(str(installed.locate_file(""))).resolve()))
+    return (" and ".join(found), folders.pop()) if len(folders) == 1 and found else ("", "")
+
+
+@contextlib.contextmanager
+def heartbeat(session: nox.Session, doing: str, every: float = 20.0) -> Iterator[None]:
+    """A line every `every` seconds while a long, silent command runs: a sign of life."""
+    done, start = threading.Event(), time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            session.log(f"{doing} ({time.monotonic() - start:.0f} s) ...")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def pytest(session: nox.Session, track: str, files: list[str], *options: str) -> None:
