@@ -138,3 +138,53 @@ def test_a_bad_option_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "unknown kata '12': choose one of 1 (affine)" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX")
+def test_in_a_terminal_single_keys_give_hints_the_list_and_quit(tree):
+    import pty
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, KATA_ROOT=str(tree), PYTHONUNBUFFERED="1", TERM="dumb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.watch", "--poll"],
+        cwd=ROOT,
+        env=env,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = ""
+
+    def until(text: str, within: float = 60) -> None:
+        nonlocal seen
+        end = time.monotonic() + within
+        while text not in seen and time.monotonic() < end:
+            import select
+
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(leader, 65536).decode(errors="replace")
+                except OSError:
+                    break
+        assert text in seen, f"{text!r} not shown; the terminal shows:\n{seen[-3000:]}"
+
+    try:
+        until("h hint · l list · r run again · n next kata · q quit")
+        os.write(leader, b"h")
+        until("kata-2 (relu), hint 1 of 3")
+        os.write(leader, b"h")
+        until("kata-2 (relu), hint 2 of 3")
+        os.write(leader, b"l")
+        until("[ ] kata-2  relu")
+        os.write(leader, b"n")
+        until("=== kata-3 (sigmoid)")
+        os.write(leader, b"q")
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    assert "Traceback" not in seen, seen[-3000:]
