@@ -190,18 +190,19 @@ def watching(test: Test) -> Iterator[None]:
             if message:
                 raise Stopped(message)
 
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
+    with _tracing(tracer):
         yield
-    finally:
-        sys.settrace(previous)
+
+
+def not_watching() -> contextlib.AbstractContextManager[None]:
+    """No watching in the block (an import: a module's top level is not the kata's code running)."""
+    return _tracing(None)
 
 
 @contextlib.contextmanager
-def not_watching() -> Iterator[None]:
+def _tracing(tracer: Any) -> Iterator[None]:
     previous = sys.gettrace()
-    sys.settrace(None)
+    sys.settrace(tracer)
     try:
         yield
     finally:
