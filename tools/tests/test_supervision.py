@@ -134,7 +134,10 @@ def run_cli(root: Path, args: Sequence[str], limit: float) -> tuple[int | None, 
         out, _ = process.communicate(timeout=limit)
         code = process.returncode
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        if os.name == "nt":
+            process.kill()
+        else:
+            os.killpg(process.pid, signal.SIGKILL)
         out, _ = process.communicate()
         code = None
     return code, out.decode("utf-8", errors="replace"), time.monotonic() - start

@@ -61,7 +61,10 @@ class Watching:
 
     def stop(self) -> str:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            if os.name == "nt":  # no SIGINT for a child on Windows
+                self.process.terminate()
+            else:
+                self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -112,7 +115,7 @@ def test_each_save_gives_a_verdict_and_a_pass_moves_on(tree, mode):
     finally:
         output = watch.stop()
     assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
-    assert "Watch stopped (Ctrl-C)." in output, output[-500:]
+    assert os.name == "nt" or "Watch stopped (Ctrl-C)." in output, output[-500:]
 
 
 def test_the_last_kata_passing_ends_the_watch(tmp_path):
