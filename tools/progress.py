@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
-from tools import runner
-from tools.manifest import katas
+from tools import runner, verdicts
+from tools.manifest import ROOT, katas
 
 
 def status(outcomes: list[runner.Outcome], number: int) -> tuple[str, bool]:
@@ -29,11 +31,20 @@ def bar(done: int, total: int, width: int = 27) -> str:
 
 def main() -> int:
     all_katas = katas()
-    (outcomes,) = runner.run([runner.Job.of(all_katas)], pytest_args=sys.argv[1:])
+    root = Path(os.environ.get("KATA_ROOT") or ROOT)
+    options = sys.argv[1:]  # pytest options: then every kata is judged afresh, and nothing is remembered
+    found = {kata: None if options else verdicts.load(root, kata) for kata in all_katas}
+    todo = [kata for kata, outcomes in found.items() if outcomes is None]
+    if todo:
+        job = runner.Job.of(todo, root=root if root != ROOT else None)
+        (outcomes,) = runner.run([job], pytest_args=options)
+        for kata in todo:
+            found[kata] = [o for o in outcomes if o.kata == kata]
+            if not options:
+                verdicts.store(root, kata, found[kata])
     rows, done_count, next_kata = [], 0, None
     for kata in all_katas:
-        mine = [o for o in outcomes if o.kata == kata]
-        text, done = status(mine, kata.number)
+        text, done = status(found[kata] or [], kata.number)
         done_count += done
         if not done and next_kata is None:
             next_kata = kata
@@ -42,6 +53,10 @@ def main() -> int:
     print("Your katas (katas/):\n")
     print("\n".join(rows))
     print("\n" + bar(done_count, len(all_katas)))
+    if len(todo) < len(all_katas):
+        print(
+            f"({len(all_katas) - len(todo)} verdicts remembered: nothing they depend on changed since they were judged)"
+        )
     if next_kata is None:
         print("\nAll nine done. Train your network on real digits: `nox -s train`.")
     else:

@@ -510,6 +510,19 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
     return lines
 
 
+def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:
+    """After `nox -s kata-N` with no options of the learner's: keep the verdict for `nox -s progress`."""
+    from tools import verdicts
+
+    files = [a for a in args if a != "-rN"]
+    chosen = [k for k in katas() if k.test_file in files]
+    if track != "katas" or not chosen or len(chosen) != len(files):
+        return
+    root = Path(os.environ.get("KATA_ROOT") or ROOT)
+    for kata in chosen:
+        verdicts.store(root, kata, [o for o in outcomes if o.kata == kata])
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
         work(Path(argv[1]))
@@ -525,6 +538,7 @@ def main(argv: list[str]) -> int:
         return 130
     except JudgeError as error:
         return error.code  # pytest printed why
+    remember(known.track, rest, outcomes)
     lines = next_steps(known.track, outcomes)
     if lines:
         title = "done" if all(o.passed or o.skipped for o in outcomes) else "what to do next"

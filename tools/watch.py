@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tools import hints, runner
+from tools import hints, runner, verdicts
 from tools.manifest import ROOT, Kata, katas, parse_number
 
 
@@ -134,16 +134,30 @@ class Watch:
         self.hint_level: dict[int, int] = {}
 
     def judge(self, chosen: list[Kata], live: bool) -> list[runner.Outcome]:
+        """Run the chosen katas' tests (on screen when live); remember each kata's verdict."""
+        if not live:  # what nothing has changed since it was judged need not run again
+            remembered = {kata: verdicts.load(self.root, kata) for kata in chosen}
+            for kata, outcomes in remembered.items():
+                if outcomes is not None:
+                    self.note(kata, outcomes)
+            chosen = [kata for kata in chosen if remembered[kata] is None]
+            if not chosen:
+                return []
         job = runner.Job.of(chosen, root=self.root if self.root != ROOT else None)
         options = [*WARM, *(["-q", "-rN"] if live else []), *self.pytest_args]
         (outcomes,) = runner.run([job], live=live, warm=True, pytest_args=options)
         for kata in chosen:
             mine = [o for o in outcomes if o.kata == kata]
-            if mine and all(o.passed for o in mine):
-                self.done.add(kata.number)
-            else:
-                self.done.discard(kata.number)
+            if not self.pytest_args:
+                verdicts.store(self.root, kata, mine)
+            self.note(kata, mine)
         return outcomes
+
+    def note(self, kata: Kata, mine: list[runner.Outcome]) -> None:
+        if mine and all(o.passed for o in mine):
+            self.done.add(kata.number)
+        else:
+            self.done.discard(kata.number)
 
     def first_unfinished(self, after: int = 0) -> Kata | None:
         later = [k for k in katas() if k.number > after and k.number not in self.done]
