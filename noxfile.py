@@ -158,7 +158,7 @@ def hint(session: nox.Session) -> None:
 
 @nox.session
 def reset(session: nox.Session) -> None:
-    """Put one kata back to its starting stub: `nox -s reset -- 3` (your file is backed up first)."""
+    """Put kata 3 back to its stub: `nox -s reset -- 3` (backed up first); `-- 3 --undo` puts your file back."""
     kata_number(session, "reset")
     session.run(sys.executable, "-m", "tools.reset", *session.posargs)
 

@@ -15,7 +15,7 @@ def show(argv: list[str]) -> int:
         return 2
     levels = len(kata.hints)
     level = argv[1] if len(argv) == 2 else "1"
-    if not level.isdigit() or not 1 <= int(level) <= levels:
+    if not level.isdecimal() or not level.isascii() or not 1 <= int(level) <= levels:
         print(f"{kata.label} has hint levels 1 to {levels}; got {level!r}.")
         return 2
     print(text(kata, int(level)))

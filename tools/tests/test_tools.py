@@ -87,6 +87,8 @@ def test_hint_levels_and_bad_input(capsys):
     assert hints.show(["3", "2"]) == 0
     assert "hint 2 of 3" in capsys.readouterr().out
     assert hints.show(["3", "9"]) == 2 and hints.show(["x"]) == 2 and hints.show([]) == 2
+    assert hints.show(["3", "²"]) == 2 and hints.show(["3", "٣"]) == 2  # digits, but not 1, 2 or 3
+    assert "has hint levels 1 to 3; got '²'" in capsys.readouterr().out
     assert hints.check() == 0
 
 
@@ -128,3 +130,48 @@ def test_check_needs_finds_a_missing_and_a_stale_need():
     problems = disagreements([ran(2, 1), ran(7, 1, 2, 3, 6), ran(8, 4, 7), ran(9, 4, 6, 7)])
     assert any("test_relu.py runs the code of kata-1 (affine)" in p for p in problems), problems
     assert any("kata-8 (train) lists kata-5 (accuracy)" in p for p in problems), problems
+
+
+@pytest.fixture
+def learner(tmp_path, monkeypatch):
+    """A repository root of its own for reset: katas/relu.py holds the learner's (non-UTF-8) work."""
+    (tmp_path / "katas").mkdir()
+    monkeypatch.setattr(reset, "ROOT", tmp_path)
+    monkeypatch.setattr(stubs, "ROOT", tmp_path)
+    monkeypatch.setattr(stubs, "BACKUPS", tmp_path / ".kata-backups")
+    mine = tmp_path / "katas" / "relu.py"
+    mine.write_bytes("# café, saved as latin-1\nx = 1\n".encode("latin-1"))
+    return mine
+
+
+def test_reset_then_undo_gives_the_learners_file_back(learner, capsys):
+    work = learner.read_bytes()
+    assert reset.main(["2"]) == 0
+    assert b"NotImplementedError" in learner.read_bytes()
+    assert reset.main(["2", "--undo"]) == 0
+    assert learner.read_bytes() == work
+    out = capsys.readouterr().out
+    assert "--undo` puts your file back" in out and "is back to .kata-backups/" in out, out
+    assert reset.main(["2", "--undo"]) == 0  # again: back to the stub the undo saved
+    assert b"NotImplementedError" in learner.read_bytes()
+
+
+def test_reset_refuses_in_one_line_and_changes_nothing(learner, monkeypatch, capsys):
+    work = learner.read_bytes()
+    assert reset.main(["2", "--undo"]) == 1
+    assert "There is no backup of katas/relu.py" in capsys.readouterr().out
+    (learner.parent.parent / ".kata-backups").write_text("not a folder")
+    assert reset.main(["2"]) == 1
+    said = capsys.readouterr().out
+    assert said.count("\n") == 1 and "must be a folder" in said, said
+    assert learner.read_bytes() == work
+    (learner.parent.parent / ".kata-backups").unlink()
+
+    def read_only(self, data):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(learner), "write_bytes", read_only)
+    assert reset.main(["2"]) == 1
+    said = capsys.readouterr().out
+    assert "Could not reset katas/relu.py: katas/relu.py: permission denied (is the file or folder read-only?)" in said
+    assert learner.read_bytes() == work
