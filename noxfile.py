@@ -139,8 +139,8 @@ for _kata in katas():
 
 @nox.session
 def progress(session: nox.Session) -> None:
-    """Show which of the nine katas you have done, and what to do next."""
-    tool(session, "progress")
+    """Show which of the nine katas you have done, and what to do next (`-- OPTIONS` go to pytest)."""
+    tool(session, "progress", *session.posargs)
 
 
 @nox.session

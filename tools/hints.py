@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 
@@ -22,10 +23,20 @@ def show(argv: list[str]) -> int:
     return 0
 
 
+def wrap(hint: str, width: int = 96) -> str:
+    """The hint in lines of at most `width`, never broken inside a short formula in parentheses."""
+    glued = re.sub(r"\([^()]{1,40}\)", lambda m: m.group(0).replace(" ", NBSP), hint)
+    lines = textwrap.fill(glued, width=width, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
+    return lines.replace(NBSP, " ")
+
+
+NBSP = "\u00a0"
+
+
 def text(kata: Kata, n: int) -> str:
     """Hint n of a kata, wrapped, with what to do after it."""
     levels = len(kata.hints)
-    body = textwrap.fill(kata.hints[n - 1], width=96, initial_indent="  ", subsequent_indent="  ")
+    body = wrap(kata.hints[n - 1])
     if n < levels:
         then = f"Still stuck? `nox -s hint -- {kata.number} {n + 1}`"
     else:

@@ -37,7 +37,12 @@ def main() -> int:
     todo = [kata for kata, outcomes in found.items() if outcomes is None]
     if todo:
         job = runner.Job.of(todo, root=root if root != ROOT else None)
-        (outcomes,) = runner.run([job], pytest_args=options)
+        try:
+            (outcomes,) = runner.run([job], pytest_args=options)
+        except runner.JudgeError as error:  # pytest refused the options: say so in a line
+            refusal = next((line for line in str(error).splitlines() if "error:" in line), str(error).splitlines()[0])
+            print(f"nox -s progress: pytest refused the options {' '.join(options)!r}: {refusal.strip()}")
+            return 2
         for kata in todo:
             found[kata] = [o for o in outcomes if o.kata == kata]
             if not options:

@@ -487,10 +487,12 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
         if track != "katas" or len(done) != 1:
             return []
         (kata,) = done
-        following = [k for k in katas() if k.number == kata.number + 1]
+        following = [k for k in katas() if k.number > kata.number and not _known_done(k)]
         then = (
             f"next: `nox -s kata-{following[0].number}`, open {following[0].path()}"
             if following
+            else "the katas after it pass too: train your network on real digits with `nox -s train`"
+            if kata.number < len(katas())
             else "that was the last kata: train your network on real digits with `nox -s train`"
         )
         return [f"{kata.label} passes every test. {then}."]
@@ -508,6 +510,14 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
             f"hint: `nox -s hint -- {number}`."
         )
     return lines
+
+
+def _known_done(kata: Kata) -> bool:
+    """Whether a remembered verdict, still valid, says all of kata's tests pass (tools/verdicts.py)."""
+    from tools import verdicts
+
+    outcomes = verdicts.load(Path(os.environ.get("KATA_ROOT") or ROOT), kata)
+    return bool(outcomes) and all(o.passed or o.skipped for o in outcomes)
 
 
 def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:

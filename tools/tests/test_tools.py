@@ -1,5 +1,7 @@
 """The tooling around the katas: stub generator, reset, hints, progress, manifest."""
 
+import re
+
 import pytest
 
 from tools import hints, progress, reset, stubs
@@ -175,3 +177,15 @@ def test_reset_refuses_in_one_line_and_changes_nothing(learner, monkeypatch, cap
     said = capsys.readouterr().out
     assert "Could not reset katas/relu.py: katas/relu.py: permission denied (is the file or folder read-only?)" in said
     assert learner.read_bytes() == work
+
+
+def test_a_hint_is_never_broken_inside_a_formula():
+    hint = "word " * 17 + "then d/dy (y - onehot) ends here, and (x > 0) too, " + "filler " * 20
+    for line in hints.wrap(hint, width=96).splitlines():
+        assert line.count("(") == line.count(")"), line
+        assert len(line) <= 96
+    for kata in katas():
+        for hint in kata.hints:
+            lines = hints.wrap(hint).splitlines()
+            for formula in re.findall(r"\([^()]{1,40}\)", hint):
+                assert any(formula in line for line in lines), (kata.label, formula, lines)

@@ -54,3 +54,19 @@ def test_progress_judges_only_what_changed(tmp_path):
     third = progress(tmp_path)
     assert "9 of 9 katas done" in third, third
     assert "(5 verdicts remembered" in third, third  # relu, model, train and autograd-bridge were judged again
+
+
+def test_progress_says_in_one_line_when_pytest_refuses_its_options(tmp_path):
+    stubs.write_package(tmp_path / "katas", stubbed=None)
+    env = dict(os.environ, KATA_ROOT=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.progress", "--no-such-option"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout.count("\n") == 1 and "unrecognized arguments: --no-such-option" in result.stdout, result
+    assert "Traceback" not in result.stdout + result.stderr
