@@ -13,6 +13,7 @@ and 2,000 for the 10,000 MNIST test digits).
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,7 +40,11 @@ class Splits(NamedTuple):
 
 def read_idx(path: Path) -> Tensor:
     """Return the uint8 tensor stored in one IDX file (gzipped when its name ends in .gz)."""
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as error:  # not gzip, cut short, unreadable
+        reason = "it ends too early" if isinstance(error, EOFError) else str(error) or type(error).__name__
+        raise DataUnavailable(f"{path} cannot be read as a gzipped IDX file: {reason}. Download it again.") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != IDX_UBYTE:
         raise DataUnavailable(f"{path} is not an IDX file of unsigned bytes (bad magic number).")
     ndim = raw[3]
@@ -50,6 +55,8 @@ def read_idx(path: Path) -> Tensor:
         count *= size
     if len(raw) != header + count:
         raise DataUnavailable(f"{path} is truncated or corrupt: expected {count} values for shape {shape}.")
+    if count == 0:  # torch.frombuffer refuses an empty buffer
+        return torch.zeros(shape, dtype=torch.uint8)
     return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(shape)
 
 
@@ -64,6 +71,10 @@ def _read_pair(folder: Path, names: tuple[str, str]) -> tuple[Tensor, Tensor]:
             f"{folder}: {names[0]} holds shape {tuple(images.shape)} and {names[1]} shape "
             f"{tuple(labels.shape)}; expected (N, rows, cols) images and N labels."
         )
+    if len(images) == 0:
+        raise DataUnavailable(f"{folder}: {names[0]} holds no images.")
+    if int(labels.max()) > 9:
+        raise DataUnavailable(f"{folder}: {names[1]} holds the label {int(labels.max())}; labels are 0 to 9.")
     return images, labels.long()
 
 
@@ -75,6 +86,11 @@ def _from_disk(folders: list[Path]) -> Splits | None:
         if all(_find(folder, name) for name in TEST):
             images, labels = _read_pair(folder, TEST)
             cut = len(images) * 4 // 5
+            if cut == 0:
+                raise DataUnavailable(
+                    f"{folder}: the t10k files hold {len(images)} image(s); at least 5 are needed to train on "
+                    "80 % of them and validate on the rest."
+                )
             print(
                 f"only the t10k files are in {folder}: training on its first {cut:,} images, "
                 f"validating on the last {len(images) - cut:,}"

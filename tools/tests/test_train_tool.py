@@ -153,3 +153,73 @@ def test_bench_quick_writes_valid_json(tmp_path: Path) -> None:
         assert row["hand_s"] > 0 and row["autograd_s"] > 0 and row["matmul_s"] > 0
         assert row["hand_over_autograd"] > 0 and row["hand_over_matmul"] > 0
         assert row["max_param_difference"] < 1e-4  # the two loops train the same net
+
+
+def broken_files(folder: Path, case: str) -> None:
+    """The t10k pair in folder, broken one way."""
+    images, labels = fake_split(20, seed=3)
+    write_idx(folder / f"{data.TEST[0]}.gz", images)
+    write_idx(folder / f"{data.TEST[1]}.gz", labels)
+    target = folder / f"{data.TEST[0]}.gz"
+    if case == "not-gzip":
+        target.write_bytes(b"just some bytes, not gzip at all")
+    elif case == "truncated":
+        target.write_bytes(target.read_bytes()[:200])
+    elif case == "no-images":
+        write_idx(target, images[:0])
+        write_idx(folder / f"{data.TEST[1]}.gz", labels[:0])
+    elif case == "label-10":
+        write_idx(folder / f"{data.TEST[1]}.gz", torch.full_like(labels, 10))
+    elif case == "one-image":
+        write_idx(target, images[:1])
+        write_idx(folder / f"{data.TEST[1]}.gz", labels[:1])
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("not-gzip", "cannot be read as a gzipped IDX file"),
+        ("truncated", "cannot be read as a gzipped IDX file: it ends too early"),
+        ("no-images", "holds no images"),
+        ("label-10", "holds the label 10; labels are 0 to 9"),
+        ("one-image", "hold 1 image(s); at least 5 are needed"),
+    ],
+)
+def test_bad_data_files_are_one_message(tmp_path: Path, case: str, said: str) -> None:
+    broken_files(tmp_path, case)
+    with pytest.raises(data.DataUnavailable) as caught:
+        data.load_dataset("mnist", tmp_path, download=False)
+    assert said in str(caught.value), str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def run_train(*args: str, cwd: Path) -> tuple[int, str, bool]:
+    """train.main(args) in a fresh interpreter: (exit status, what it printed, whether torch got imported)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from tools import train\n"
+        "try:\n    status = train.main(sys.argv[2:])\nexcept SystemExit as e:\n    status = e.code\n"
+        "print('STATUS', status, 'torch' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(root), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    *_, status, torch_loaded = result.stdout.split()
+    return int(status), result.stderr, torch_loaded == "True"
+
+
+@pytest.mark.parametrize("lr", ["nan", "inf", "-1", "0"])
+def test_a_bad_learning_rate_is_refused_before_torch_loads(tmp_path: Path, lr: str) -> None:
+    status, said, torch_loaded = run_train("--lr", lr, cwd=tmp_path)
+    assert status == 2 and not torch_loaded
+    assert "--lr must be a positive number" in said and "Traceback" not in said, said
+
+
+def test_a_missing_data_folder_is_refused_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder"
+    status, said, torch_loaded = run_train("--data-dir", str(missing), cwd=tmp_path)
+    assert status == 2 and not torch_loaded
+    assert "there is no such folder" in said and not (tmp_path / "no").exists(), said
