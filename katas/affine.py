@@ -22,6 +22,7 @@ data itself, which needs no gradient. So backward takes `need_dx`: when it is Fa
 product and return None for dx (torch.autograd does the same for inputs that do not require grad).
 """
 
+import torch
 from torch import Tensor
 
 AffineCache = tuple[Tensor, Tensor, Tensor]

@@ -22,6 +22,7 @@ data itself, which needs no gradient. So backward takes `need_dx`: when it is Fa
 product and return None for dx (torch.autograd does the same for inputs that do not require grad).
 """
 
+import torch
 from torch import Tensor
 
 AffineCache = tuple[Tensor, Tensor, Tensor]
@@ -30,7 +31,7 @@ AffineCache = tuple[Tensor, Tensor, Tensor]
 def affine_forward(x: Tensor, W: Tensor, b: Tensor) -> tuple[Tensor, AffineCache]:
     """Return (out, cache): out = x W^T + b, shape (N, c_out); cache = (x, W, b) for backward."""
     # >>> kata
-    out = x @ W.T + b
+    out = torch.addmm(b, x, W.T)  # b + x W^T in one product
     cache = (x, W, b)
     return out, cache
     # <<< kata

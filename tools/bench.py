@@ -15,7 +15,10 @@
               the evaluation, on batches that are already contiguous
 
 All three include the evaluation that train_model does at the end of the epoch: it is part of
-what one call costs. Each figure is the best of --repeat timed runs after one untimed warm-up.
+what one call costs. After one untimed warm-up of each, the three are timed round after round
+(--pairs rounds, 7 by default, the order rotating each round), so that each ratio compares runs
+made side by side: the table shows the median of the per-round ratios and their spread, which a
+drifting, shared machine cannot tilt towards whichever ran in a quiet moment.
 
 torch runs on one CPU thread unless --threads says otherwise: at hidden 64 the products are too
 small to gain much from splitting, and with two or more threads the timings swing tenfold as
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -133,20 +137,32 @@ def matmul_epoch(data: tuple, batch_size: int) -> Callable[[], object]:
     return run
 
 
-def best_time(make: Callable[[], Callable[[], object]], device: str, repeat: int) -> float:
-    """Best of `repeat` timed runs, each on a fresh set-up (not timed), after one warm-up run."""
-    times = []
-    for i in range(repeat + 1):
-        run = make()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        run()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        if i > 0:
-            times.append(time.perf_counter() - start)
-    return min(times)
+def timed(run: Callable[[], object], device: str) -> float:
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    run()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def paired_times(makers: dict[str, Callable[[], Callable[[], object]]], device: str, rounds: int) -> dict:
+    """{name: [seconds per round]}: every maker's run once per round, in an order that rotates each round,
+    after one untimed warm-up of each. Each run gets a fresh set-up (not timed)."""
+    names = list(makers)
+    for name in names:
+        makers[name]()()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(timed(makers[name](), device))
+    return times
+
+
+def spread(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"median": round(statistics.median(ordered), 4), "low": round(ordered[0], 4), "high": round(ordered[-1], 4)}
 
 
 def max_difference(data: tuple, batch_size: int) -> float:
@@ -157,23 +173,31 @@ def max_difference(data: tuple, batch_size: int) -> float:
     return max((net.params[key] - param).abs().max().item() for key, param in pairs)
 
 
-def bench(device: str, n: int, repeat: int) -> list[dict]:
+def bench(device: str, n: int, rounds: int) -> list[dict]:
     data = make_data(n, device)
     rows = []
     for batch_size in BATCH_SIZES:
-        seconds = {
-            name: best_time(lambda f=factory, b=batch_size: f(data, b), device, repeat)
+        makers = {
+            name: (lambda f=factory, b=batch_size: f(data, b))
             for name, factory in (("hand", hand_epoch), ("autograd", autograd_epoch), ("matmul", matmul_epoch))
+        }
+        times = paired_times(makers, device, rounds)
+        seconds = {name: statistics.median(values) for name, values in times.items()}
+        versus = {
+            other: spread([h / o for h, o in zip(times["hand"], times[other])]) for other in ("autograd", "matmul")
         }
         rows.append(
             {
                 "device": device,
                 "batch_size": batch_size,
                 "n": n,
+                "rounds": rounds,
                 **{f"{name}_s": round(s, 4) for name, s in seconds.items()},
                 **{f"{name}_samples_per_s": round(n / s) for name, s in seconds.items()},
-                "hand_over_autograd": round(seconds["hand"] / seconds["autograd"], 3),
-                "hand_over_matmul": round(seconds["hand"] / seconds["matmul"], 3),
+                "hand_over_autograd": versus["autograd"]["median"],
+                "hand_over_autograd_range": [versus["autograd"]["low"], versus["autograd"]["high"]],
+                "hand_over_matmul": versus["matmul"]["median"],
+                "hand_over_matmul_range": [versus["matmul"]["low"], versus["matmul"]["high"]],
                 "max_param_difference": max_difference(data, batch_size),
             }
         )
@@ -202,6 +226,11 @@ def print_table(rows: list[dict]) -> None:
             f"{r['matmul_s']:>8.3f} {r['matmul_samples_per_s']:>10,} | "
             f"{r['hand_over_autograd']:>13.2f} {r['hand_over_matmul']:>11.2f}"
         )
+        low, high = r["hand_over_autograd_range"]
+        print(
+            f"{'':<6} {'':>5}   medians of {r['rounds']} rounds; hand/autograd per round from {low:.2f} to "
+            f"{high:.2f}, hand/matmul from {r['hand_over_matmul_range'][0]:.2f} to {r['hand_over_matmul_range'][1]:.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,16 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all", help="default: all there are")
     parser.add_argument("--quick", action="store_true", help="N = 2,000 and one timed run: seconds, for tests")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure, the best is kept (3)")
+    parser.add_argument("--pairs", type=int, default=7, help="rounds of side-by-side runs (default 7)")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1, see above)")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device here")
-    if args.repeat < 1 or args.threads < 1:
-        parser.error("--repeat and --threads must be at least 1")
+    if args.pairs < 1 or args.threads < 1:
+        parser.error("--pairs and --threads must be at least 1")
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
     devices = [d for d in devices if d == "cpu" or torch.cuda.is_available()]
-    n, repeat = (2_000, 1) if args.quick else (60_000, args.repeat)
+    n, rounds = (2_000, 1) if args.quick else (60_000, args.pairs)
 
     torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
@@ -231,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "cuda": torch.cuda.get_device_name() if "cuda" in devices else None,
         "n": n,
         "hidden": HIDDEN,
-        "repeat": repeat,
+        "rounds": rounds,
         "included": "one epoch incl. shuffle, batch gather, update and train_model's end-of-epoch "
         "evaluation (accuracy on the n training and n // 6 validation rows); matmul: the products only",
     }
@@ -240,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, {threads} CPU threads ({info['cpu']})"
         + (f", {info['cuda']}" if info["cuda"] else "")
     )
-    rows = [row for device in devices for row in bench(device, n, repeat)]
+    rows = [row for device in devices for row in bench(device, n, rounds)]
     print_table(rows)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
