@@ -30,9 +30,9 @@ STARTUP = 20.0  # generous seconds for a new worker to import torch and pytest o
 RAW_TRACEBACK = "Traceback (most recent call last)"
 
 # Lines of the reference that the edits below anchor on (each occurs once in its file).
-RELU_FORWARD = "    out = torch.where(x > 0, x, torch.zeros_like(x))\n    return out, x\n"
+RELU_FORWARD = "    out = x.clamp(min=0)\n    return out, x\n"
 RELU_BACKWARD = "    x = cache\n"
-AFFINE_FORWARD = "    out = x @ W.T + b\n"
+AFFINE_FORWARD = "    out = torch.addmm(b, x, W.T)  # b + x W^T in one product\n"
 RELU_IMPORTS = "from torch import Tensor\n"
 
 
