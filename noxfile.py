@@ -204,10 +204,11 @@ def stubs(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and format check."""
+    """ruff (lint and format check) and mypy (types of solutions/, tools/ and tests/)."""
     python = shared_env(session)
     session.run(python, "-m", "ruff", "check", ".")
     session.run(python, "-m", "ruff", "format", "--check", ".")
+    session.run(python, "-m", "mypy")
 
 
 @nox.session
@@ -222,7 +223,7 @@ def generated(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """What this repository's CI runs: generated, lint, solutions, tooling, stubs, bugzoo."""
     for check in (generated, lint, solutions, tooling, stubs, bugzoo):
-        session.log(f"--- {check.__name__}: {check.__doc__.splitlines()[0]}")
+        session.log(f"--- {check.__name__}: {(check.__doc__ or '').splitlines()[0]}")  # type: ignore[attr-defined]
         check(session)
 
 

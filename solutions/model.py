@@ -50,6 +50,7 @@ class TwoLayerNet:
         affine1_cache, relu_cache, affine2_cache, sigmoid_cache = cache
         dz = sigmoid_backward(dout, sigmoid_cache)
         da, dW2, db2 = affine_backward(dz, affine2_cache)
+        assert da is not None  # need_dx is True here: the hidden layer needs its gradient
         dh = relu_backward(da, relu_cache)
         _, dW1, db1 = affine_backward(dh, affine1_cache, need_dx=False)
         self.grads.update(W1=dW1, b1=db1, W2=dW2, b2=db2)

@@ -112,7 +112,7 @@ class Channel:
 
 
 _channel_key = pytest.StashKey[Channel]()
-_baseline_key = pytest.StashKey[dict]()
+_baseline_key = pytest.StashKey[dict[str, Any]]()
 _outcome_key = pytest.StashKey[dict]()
 _told_key = pytest.StashKey[set]()
 _shown_key = pytest.StashKey[set]()
@@ -163,7 +163,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
     kata = kata_of(item)
     judge.start_test(judge.Test(kata) if kata else None)
-    judge.restore(item.config.stash[_baseline_key])
+    baseline = item.config.stash[_baseline_key]
+    judge.restore(baseline)
     torch.manual_seed(0)
     item.stash[_outcome_key] = {"passed": True, "skipped": False, "blame": None, "not_started": False, "message": ""}
     item.config.stash[_channel_key].emit("start", test=item.nodeid, kata=kata.number if kata else None)
@@ -188,7 +189,8 @@ def pytest_runtest_call(item: pytest.Item):
         raise judge.KataError(judge._frame(kata, str(error)), blame=kata.number) from None
     except BaseException as error:  # from kata code run outside judge.call, or a check tripped by a result
         raise unexpected(error, state) from None
-    changed = judge.changes(item.config.stash[_baseline_key], judge.world())
+    baseline = item.config.stash[_baseline_key]
+    changed = judge.changes(baseline, judge.world())
     if changed:
         raise judge.fail(f"torch's global settings were changed while this test ran ({changed}): leave them alone.")
     return result

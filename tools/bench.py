@@ -33,8 +33,9 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -89,8 +90,8 @@ def autograd_epoch(data: tuple, batch_size: int) -> Callable[[], object]:
     module = TwoLayerModule().to(x.device)
     with torch.no_grad():
         for layer, (w, b) in ((module[0], ("W1", "b1")), (module[2], ("W2", "b2"))):
-            layer.weight.copy_(net.params[w])
-            layer.bias.copy_(net.params[b])
+            layer.weight.copy_(net.params[w])  # type: ignore[operator]
+            layer.bias.copy_(net.params[b])  # type: ignore[operator]
     optimizer = torch.optim.SGD(module.parameters(), lr=LEARNING_RATE)
 
     def run() -> object:
@@ -147,7 +148,7 @@ def timed(run: Callable[[], object], device: str) -> float:
     return time.perf_counter() - start
 
 
-def paired_times(makers: dict[str, Callable[[], Callable[[], object]]], device: str, rounds: int) -> dict:
+def paired_times(makers: Mapping[str, Callable[[], Callable[[], object]]], device: str, rounds: int) -> dict:
     """{name: [seconds per round]}: every maker's run once per round, in an order that rotates each round,
     after one untimed warm-up of each. Each run gets a fresh set-up (not timed)."""
     names = list(makers)
@@ -167,8 +168,9 @@ def spread(values: list[float]) -> dict:
 
 def max_difference(data: tuple, batch_size: int) -> float:
     """Largest |hand - autograd| over the parameters after one epoch: both must train the same net."""
-    net = hand_epoch(data, batch_size)()
-    module, _ = autograd_epoch(data, batch_size)()
+    net: Any = hand_epoch(data, batch_size)()
+    trained: Any = autograd_epoch(data, batch_size)()
+    module = trained[0]
     pairs = zip(("W1", "b1", "W2", "b2"), (module[0].weight, module[0].bias, module[2].weight, module[2].bias))
     return max((net.params[key] - param).abs().max().item() for key, param in pairs)
 

@@ -44,9 +44,9 @@ def main() -> int:
             print(f"nox -s progress: pytest refused the options {' '.join(options)!r}: {refusal.strip()}")
             return 2
         for kata in todo:
-            found[kata] = [o for o in outcomes if o.kata == kata]
+            mine = found[kata] = [o for o in outcomes if o.kata == kata]
             if not options:
-                verdicts.store(root, kata, found[kata])
+                verdicts.store(root, kata, mine)
     rows, done_count, next_kata = [], 0, None
     for kata in all_katas:
         text, done = status(found[kata] or [], kata.number)

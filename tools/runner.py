@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -234,7 +234,7 @@ def _watch_worker(
     return watch, process.returncode, killed
 
 
-def _tail(path: Path) -> Iterator:
+def _tail(path: Path) -> Callable[[], list[dict]]:
     """A function returning the events appended to path since its last call."""
     position = 0
 
@@ -249,7 +249,7 @@ def _tail(path: Path) -> Iterator:
         position += len(complete)
         return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
 
-    return new  # type: ignore[return-value]
+    return new
 
 
 def _handle(watch: _Watch, event: dict, results: list[list[Outcome]], hung: list[dict]) -> None:
@@ -483,7 +483,7 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
     """The closing lines: per kata at fault, what to do; or, when one kata's tests all pass, what next."""
     failures = [o for o in outcomes if not o.passed and not o.skipped]
     if not failures:
-        done = {o.kata for o in outcomes if o.passed} - {None}
+        done = {o.kata for o in outcomes if o.passed and o.kata is not None}
         if track != "katas" or len(done) != 1:
             return []
         (kata,) = done
@@ -517,7 +517,7 @@ def _known_done(kata: Kata) -> bool:
     from tools import verdicts
 
     outcomes = verdicts.load(Path(os.environ.get("KATA_ROOT") or ROOT), kata)
-    return bool(outcomes) and all(o.passed or o.skipped for o in outcomes)
+    return outcomes is not None and bool(outcomes) and all(o.passed or o.skipped for o in outcomes)
 
 
 def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:

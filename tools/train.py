@@ -101,7 +101,7 @@ def write_report(
     cols = 8
     rows = max(1, -(-len(wrong) // cols))
     fig = plt.figure(figsize=(12, 4.5 + 1.5 * rows), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[4, 1.5 * rows])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[4, 1.5 * rows])  # type: ignore[misc]
     epochs = range(1, len(history["train_loss"]) + 1)
 
     loss_ax, acc_ax = top.subplots(1, 2)

@@ -91,7 +91,7 @@ def keys(interactive: bool) -> Iterator[Callable[[float], str | None]]:
     if not interactive:
         yield lambda t: time.sleep(t)  # type: ignore[func-returns-value]
         return
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         def read_windows(t: float) -> str | None:

@@ -30,7 +30,9 @@ def failures(tmp_path_factory) -> dict[str, list[runner.Outcome]]:
         source = path.read_text(encoding="utf-8")
         assert source.count(old) == 1, (name, old)
         path.write_text(source.replace(old, new), encoding="utf-8")
-        jobs.append(runner.Job.of([by_module(module)], root=package.parent))
+        kata = by_module(module)
+        assert kata is not None
+        jobs.append(runner.Job.of([kata], root=package.parent))
     results = runner.run(jobs, workers=2)
     return {name: [o for o in outcomes if not o.passed] for name, outcomes in zip(CASES, results)}
 
