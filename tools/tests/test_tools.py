@@ -189,3 +189,13 @@ def test_a_hint_is_never_broken_inside_a_formula():
             lines = hints.wrap(hint).splitlines()
             for formula in re.findall(r"\([^()]{1,40}\)", hint):
                 assert any(formula in line for line in lines), (kata.label, formula, lines)
+
+
+def test_the_readme_check_catches_a_stale_bug_zoo_count():
+    from tools import readme
+    from tools.bugzoo import load
+
+    zoo = len(load())
+    assert readme.stale_counts(f"inject each of the {zoo} mistakes (today: all {zoo})") == []
+    stale = readme.stale_counts(f"each of the {zoo - 1} mistakes")
+    assert stale and f"says {zoo - 1} where the bug zoo has {zoo}" in stale[0]
