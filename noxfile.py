@@ -223,7 +223,7 @@ def generated(session: nox.Session) -> None:
 def ci(session: nox.Session) -> None:
     """What this repository's CI runs: generated, lint, solutions, tooling, stubs, bugzoo."""
     for check in (generated, lint, solutions, tooling, stubs, bugzoo):
-        session.log(f"--- {check.__name__}: {(check.__doc__ or '').splitlines()[0]}")  # type: ignore[attr-defined]
+        session.log(f"--- {check.__name__}: {(check.__doc__ or '').splitlines()[0]}")
         check(session)
 
 
