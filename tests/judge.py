@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tools.manifest import Kata, by_module, by_number, katas
+from tools.manifest import Kata, by_module, by_number, closure, katas
 
 
 class KataError(AssertionError):
@@ -336,18 +336,6 @@ def import_kata(kata: Kata) -> Any:
         if need.module in session().unusable:
             raise KataError(_frame(need, session().unusable[need.module]), blame=need.number, about_inputs=False)
     return sys.modules[f"{track}.{kata.module}"]
-
-
-def closure(kata: Kata) -> list[Kata]:
-    """Every kata this one builds on (the manifest's `needs`, followed to the end), in kata order."""
-    seen: set[int] = set()
-    todo = list(kata.needs)
-    while todo:
-        number = todo.pop()
-        if number not in seen:
-            seen.add(number)
-            todo.extend(by_number(number).needs)
-    return [k for k in katas() if k.number in seen]
 
 
 def kind(value: Any) -> str:

@@ -11,14 +11,7 @@ from __future__ import annotations
 import sys
 
 from tools import runner
-from tools.manifest import Kata, by_number, katas
-
-
-def closure(kata: Kata) -> set[int]:
-    found: set[int] = set()
-    for number in kata.needs:
-        found |= {number, *closure(by_number(number))}
-    return found
+from tools.manifest import by_number, closure, katas
 
 
 def disagreements(outcomes: list[runner.Outcome]) -> list[str]:
@@ -29,7 +22,7 @@ def disagreements(outcomes: list[runner.Outcome]) -> list[str]:
     found = []
     for kata in katas():
         ran = used.get(kata.number, set()) - {kata.number}
-        for number in sorted(ran - closure(kata)):
+        for number in sorted(ran - {k.number for k in closure(kata)}):
             found.append(
                 f"{kata.test_file} runs the code of {by_number(number).label}, which {kata.label} does "
                 f"not list in `needs` (tools/manifest.toml)"

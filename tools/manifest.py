@@ -53,6 +53,18 @@ def katas() -> tuple[Kata, ...]:
     )
 
 
+def closure(kata: Kata) -> list[Kata]:
+    """Every kata this one builds on (its `needs`, followed to the end), in kata order; not kata itself."""
+    seen: set[int] = set()
+    todo = list(kata.needs)
+    while todo:
+        number = todo.pop()
+        if number not in seen:
+            seen.add(number)
+            todo.extend(by_number(number).needs)
+    return [k for k in katas() if k.number in seen]
+
+
 def by_number(number: int) -> Kata:
     return katas()[number - 1]
 

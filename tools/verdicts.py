@@ -18,7 +18,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from tools.manifest import ROOT, Kata, by_number
+from tools.manifest import ROOT, Kata, by_number, closure
 from tools.runner import Outcome
 
 JUDGE = ("conftest.py", "tests/__init__.py", "tests/judge.py", "tests/plugin.py", "tests/deps.py")
@@ -44,15 +44,8 @@ def _environment() -> str:
     return f"python {sys.version.split()[0]}, torch {torch}"
 
 
-def _closure(kata: Kata) -> set[int]:
-    found = {kata.number}
-    for number in kata.needs:
-        found |= _closure(by_number(number))
-    return found
-
-
 def _files(root: Path, kata: Kata, ran: Iterable[int]) -> dict[str, Path]:
-    numbers = _closure(kata) | set(ran)
+    numbers = {kata.number, *(k.number for k in closure(kata)), *ran}
     files = {f"katas/{by_number(n).module}.py": root / "katas" / f"{by_number(n).module}.py" for n in numbers}
     files["katas/__init__.py"] = root / "katas" / "__init__.py"
     for name in (*JUDGE, *TOOLS, kata.test_file):

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tools import hints, runner, verdicts
+from tools import hints, progress, runner, verdicts
 from tools.manifest import ROOT, Kata, katas, parse_number
 
 
@@ -164,9 +164,7 @@ class Watch:
         return later[0] if later else next((k for k in katas() if k.number not in self.done), None)
 
     def bar(self) -> str:
-        total, done, width = len(katas()), len(self.done), 27
-        filled = round(width * done / total)
-        return "[" + "#" * filled + "." * (width - filled) + f"] {done} of {total} katas done"
+        return progress.bar(len(self.done), len(katas()))
 
     def show(self, kata: Kata) -> bool:
         """Run one kata's tests with its output on screen; True when they all pass."""

@@ -11,15 +11,69 @@ the verdict. Prints the median and the spread per kata.
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from tools import bugzoo, stubs
-from tools.manifest import parse_number
-from tools.tests.test_watch import Watching
+from tools.manifest import ROOT, parse_number
+
+
+class Watching:
+    """A running watch, with the lines it printed so far."""
+
+    def __init__(self, root: Path, *args: str) -> None:
+        env = dict(os.environ, KATA_ROOT=str(root), PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tools.watch", "--kata-timeout", "2", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.read = 0
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def expect(self, pattern: str, within: float = 60) -> str:
+        """Wait for a line matching pattern after the ones already read; return it."""
+        end = time.monotonic() + within
+        while time.monotonic() < end:
+            for i in range(self.read, len(self.lines)):
+                if re.search(pattern, self.lines[i]):
+                    self.read = i + 1
+                    return self.lines[i]
+            if self.process.poll() is not None and self.read >= len(self.lines):
+                break
+            time.sleep(0.05)
+        tail = "\n".join(self.lines[-40:])
+        raise AssertionError(f"no line matching {pattern!r} within {within} s; the watch printed:\n{tail}")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            if os.name == "nt":  # no SIGINT for a child on Windows
+                self.process.terminate()
+            else:
+                self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return "\n".join(self.lines)
 
 
 def time_saves(module: str, saves: int, poll: bool) -> list[float]:

@@ -30,11 +30,14 @@ def test_code_that_ran_counts_even_outside_the_manifest(tmp_path):
     assert verdicts.load(tmp_path, relu) is None
 
 
-def progress(root):
+def run_progress(root, *args):
     env = dict(os.environ, KATA_ROOT=str(root))
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.progress"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
+    command = [sys.executable, "-m", "tools.progress", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def progress(root):
+    result = run_progress(root)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -58,15 +61,7 @@ def test_progress_judges_only_what_changed(tmp_path):
 
 def test_progress_says_in_one_line_when_pytest_refuses_its_options(tmp_path):
     stubs.write_package(tmp_path / "katas", stubbed=None)
-    env = dict(os.environ, KATA_ROOT=str(tmp_path))
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.progress", "--no-such-option"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_progress(tmp_path, "--no-such-option")
     assert result.returncode == 2
     assert result.stdout.count("\n") == 1 and "unrecognized arguments: --no-such-option" in result.stdout, result
     assert "Traceback" not in result.stdout + result.stderr
