@@ -139,46 +139,46 @@ for _kata in katas():
 
 @nox.session
 def progress(session: nox.Session) -> None:
-    """Show which of the nine katas you have done, and what to do next (`-- OPTIONS` go to pytest)."""
-    tool(session, "progress", *session.posargs)
+    """Show which katas you have done, and what to do next (`-- OPTIONS` go to pytest)."""
+    tool(session, "learner.progress", *session.posargs)
 
 
 @nox.session
 def watch(session: nox.Session) -> None:
     """Watch katas/: each save re-runs your current kata's tests; pass, and the next one starts (-- --poll)."""
-    tool(session, "watch", *session.posargs)
+    tool(session, "learner.watch", *session.posargs)
 
 
 @nox.session
 def hint(session: nox.Session) -> None:
     """Show a hint: `nox -s hint -- 3` for kata 3, `-- 3 2` for its next level."""
     kata_number(session, "hint")
-    session.run(sys.executable, "-m", "tools.hints", *session.posargs)
+    session.run(sys.executable, "-m", "tools.learner.hint", *session.posargs)
 
 
 @nox.session
 def reset(session: nox.Session) -> None:
     """Put kata 3 back to its stub: `nox -s reset -- 3` (backed up first); `-- 3 --undo` puts your file back."""
     kata_number(session, "reset")
-    session.run(sys.executable, "-m", "tools.reset", *session.posargs)
+    session.run(sys.executable, "-m", "tools.learner.reset", *session.posargs)
 
 
 @nox.session
 def train(session: nox.Session) -> None:
     """Train your TwoLayerNet on real digits (`-- --help` for the options; `-- --reference` for ours)."""
-    tool(session, "train", *session.posargs)
+    tool(session, "learner.train", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Time one epoch: hand-written backward against torch.autograd and the bare matrix products."""
-    tool(session, "bench", *session.posargs)
+    tool(session, "maintainer.bench", *session.posargs)
 
 
 @nox.session
 def bugzoo(session: nox.Session) -> None:
     """Inject each known mistake into the reference: do the tests catch it, and name it?"""
-    tool(session, "bugzoo", *session.posargs)
+    tool(session, "maintainer.bugzoo", *session.posargs)
 
 
 # -- Sessions for instructors and for this repository's CI --------------------------------------
@@ -187,7 +187,7 @@ def bugzoo(session: nox.Session) -> None:
 @nox.session
 def solutions(session: nox.Session) -> None:
     """Run every kata test against the reference in solutions/ (must pass); check the manifest's `needs`."""
-    tool(session, "check_needs", *session.posargs)
+    tool(session, "maintainer.reference", *session.posargs)
 
 
 @nox.session
@@ -199,7 +199,7 @@ def tooling(session: nox.Session) -> None:
 @nox.session
 def stubs(session: nox.Session) -> None:
     """Prove the tests discriminate: each kata's tests all fail on its pristine stub, blamed on it."""
-    tool(session, "check_stubs")
+    tool(session, "maintainer.stubs_fail")
 
 
 @nox.session
@@ -213,10 +213,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def generated(session: nox.Session) -> None:
-    """Check katas/ is what tools/stubs.py makes from solutions/; hints and README table match the manifest."""
-    session.run(sys.executable, "-m", "tools.stubs", "--check")
-    session.run(sys.executable, "-m", "tools.hints", "--check")
-    session.run(sys.executable, "-m", "tools.readme", "--check")
+    """Check what is derived from solutions/ and the manifest: katas/, name tables, hints, README (-- --write)."""
+    session.run(sys.executable, "-m", "tools.maintainer.generated", *session.posargs)
 
 
 @nox.session

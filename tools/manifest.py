@@ -19,6 +19,7 @@ class Kata:
     number: int
     name: str
     module: str
+    names: tuple[str, ...]
     needs: tuple[int, ...]
     summary: str
     hints: tuple[str, ...]
@@ -45,6 +46,7 @@ def katas() -> tuple[Kata, ...]:
             number=n,
             name=e["name"],
             module=e["module"],
+            names=tuple(e["names"]),
             needs=tuple(numbers[need] for need in e["needs"]),
             summary=e["summary"],
             hints=tuple(e["hints"]),

@@ -1,23 +1,20 @@
-"""Write katas/ from solutions/: every `# >>> kata` ... `# <<< kata` region becomes a stub.
+"""Make katas/ from solutions/: every `# >>> kata` ... `# <<< kata` region becomes a stub.
 
 solutions/ is the single source of truth. Outside the marked regions the two trees are
 identical by construction; inside, the learner gets `raise NotImplementedError(...)` naming
 the kata, the function and the file. A region marked `# >>> kata: fill` (inside a literal,
-where a raise cannot go) becomes a TODO comment instead.
-
-    python -m tools.stubs --check     exit 1 and show the diff if katas/ is not what this makes
-    python -m tools.stubs --write     regenerate katas/ (changed files are backed up first)
+where a raise cannot go) becomes a TODO comment instead. `regions` is the one parser of the
+markers: the stubs, the bug zoo, the hint check and the release's leak check all use it.
+`nox -s generated` (tools/maintainer/generated.py) checks katas/ against this; `-- --write` rewrites it.
 """
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.manifest import ROOT, by_module
@@ -43,6 +40,37 @@ def _owner(lines: list[str], index: int) -> str:
     return ".".join(name for _, name in names) or "this module"
 
 
+@dataclass(frozen=True)
+class Region:
+    """Lines begin+1 .. end-1 of a module are the learner's code (begin and end are the marker lines)."""
+
+    begin: int
+    end: int
+    indent: str
+    fill: bool
+
+
+def regions(lines: list[str]) -> list[Region]:
+    """The `# >>> kata` ... `# <<< kata` regions of a module given as lines."""
+    found, i = [], 0
+    while i < len(lines):
+        begin = BEGIN.match(lines[i])
+        if begin:
+            end = next((j for j in range(i + 1, len(lines)) if END.match(lines[j])), None)
+            if end is None:
+                raise ValueError(f"line {i + 1}: `# >>> kata` has no `# <<< kata` after it")
+            found.append(Region(i, end, begin.group(1), bool(begin.group("fill"))))
+            i = end
+        i += 1
+    return found
+
+
+def solution_lines(module: str) -> list[str]:
+    """The stripped lines inside the kata regions of solutions/<module>.py: the answers."""
+    lines = (SOLUTIONS / f"{module}.py").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for r in regions(lines) for line in lines[r.begin + 1 : r.end] if line.strip()]
+
+
 def stub_source(text: str, module: str) -> str:
     """Return the learner's version of one solution module."""
     kata = by_module(module)
@@ -50,16 +78,11 @@ def stub_source(text: str, module: str) -> str:
         return text
     lines = text.splitlines(keepends=True)
     out: list[str] = []
-    i = 0
-    while i < len(lines):
-        begin = BEGIN.match(lines[i])
-        if not begin:
-            out.append(lines[i])
-            i += 1
-            continue
-        end = next(j for j in range(i + 1, len(lines)) if END.match(lines[j]))
-        indent, what = begin.group(1), _owner(lines, i)
-        if begin.group("fill"):
+    done = 0
+    for region in regions(lines):
+        out += lines[done : region.begin]
+        indent, what, i = region.indent, _owner(lines, region.begin), region.begin
+        if region.fill:
             target = ASSIGN.match(lines[i - 1]) if i else None
             what = target.group(1) if target else what
             out.append(f"{indent}# TODO {kata.label}: fill this in ({what}, {kata.path()})\n")
@@ -69,8 +92,8 @@ def stub_source(text: str, module: str) -> str:
             if len(line) - 1 > LINE_LENGTH:  # wrapped the way ruff format wraps it
                 line = f"{indent}raise NotImplementedError(\n{indent}    {message}\n{indent})\n"
             out.append(line)
-        i = end + 1
-    return "".join(out)
+        done = region.end + 1
+    return "".join(out + lines[done:])
 
 
 def render(stubbed: Iterable[str] | None = None) -> dict[str, str]:
@@ -102,44 +125,3 @@ def backup(path: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, target)
     return target
-
-
-def differences() -> list[str]:
-    """Unified diff lines between katas/ and what render() makes; empty when they agree."""
-    diff: list[str] = []
-    expected = render()
-    actual = {p.name for p in KATAS.glob("*.py")}
-    for name in sorted(actual | set(expected)):
-        path = KATAS / name
-        have = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
-        want = expected.get(name, "").splitlines(keepends=True)
-        diff += difflib.unified_diff(have, want, f"katas/{name}", f"generated/{name}")
-    return diff
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.stubs", description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--check", action="store_true", help="fail if katas/ differs from solutions/")
-    mode.add_argument("--write", action="store_true", help="regenerate katas/, backing up changes")
-    args = parser.parse_args(argv)
-    if args.check:
-        diff = differences()
-        if diff:
-            sys.stdout.writelines(diff)
-            print("\nkatas/ is not what solutions/ generates: run `python -m tools.stubs --write`.")
-            return 1
-        print(f"katas/ matches solutions/ ({len(render())} files).")
-        return 0
-    for name, text in render().items():
-        path = KATAS / name
-        if path.exists() and path.read_text(encoding="utf-8") != text:
-            print(f"backed up {path.relative_to(ROOT)} to {backup(path).relative_to(ROOT)}")
-        KATAS.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
-    print(f"wrote katas/ from solutions/ ({len(render())} files).")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

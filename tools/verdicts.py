@@ -1,6 +1,6 @@
 """Remembered verdicts: a kata's test results, kept until a file they depend on changes.
 
-`nox -s progress` needs every kata's verdict, and judging all nine costs importing torch (about
+`nox -s progress` needs every kata's verdict, and judging them all costs importing torch (about
 3 s) before any test runs. A verdict is kept in <root>/.nox/kata-verdicts.json with the hash of
 every file it depends on: the kata's own file, those of the katas it builds on and of every kata
 whose code ran in its tests, its test file, the judge, and the versions of Python and torch.

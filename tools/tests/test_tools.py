@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from tools import hints, progress, reset, stubs
+from tools import stubs
+from tools.learner import hint, progress, reset
 from tools.manifest import by_number, katas, parse_number
 from tools.runner import Outcome
 
@@ -86,12 +87,11 @@ def test_reset_backs_up_the_learners_file(tmp_path, monkeypatch, capsys):
 
 
 def test_hint_levels_and_bad_input(capsys):
-    assert hints.show(["3", "2"]) == 0
+    assert hint.show(["3", "2"]) == 0
     assert "hint 2 of 3" in capsys.readouterr().out
-    assert hints.show(["3", "9"]) == 2 and hints.show(["x"]) == 2 and hints.show([]) == 2
-    assert hints.show(["3", "²"]) == 2 and hints.show(["3", "٣"]) == 2  # digits, but not 1, 2 or 3
+    assert hint.show(["3", "9"]) == 2 and hint.show(["x"]) == 2 and hint.show([]) == 2
+    assert hint.show(["3", "²"]) == 2 and hint.show(["3", "٣"]) == 2  # digits, but not 1, 2 or 3
     assert "has hint levels 1 to 3; got '²'" in capsys.readouterr().out
-    assert hints.check() == 0
 
 
 def outcome(passed, blame=None, not_started=False):
@@ -122,7 +122,7 @@ def test_time_limit_stops_an_endless_loop():
 
 
 def test_check_needs_finds_a_missing_and_a_stale_need():
-    from tools.check_needs import disagreements
+    from tools.maintainer.reference import disagreements
 
     def ran(kata, *numbers):
         return Outcome(f"tests/test_{by_number(kata).module}.py::t", True, ran=(kata, *numbers))
@@ -180,22 +180,48 @@ def test_reset_refuses_in_one_line_and_changes_nothing(learner, monkeypatch, cap
 
 
 def test_a_hint_is_never_broken_inside_a_formula():
-    hint = "word " * 17 + "then d/dy (y - onehot) ends here, and (x > 0) too, " + "filler " * 20
-    for line in hints.wrap(hint, width=96).splitlines():
+    text = "word " * 17 + "then d/dy (y - onehot) ends here, and (x > 0) too, " + "filler " * 20
+    for line in hint.wrap(text, width=96).splitlines():
         assert line.count("(") == line.count(")"), line
         assert len(line) <= 96
     for kata in katas():
-        for hint in kata.hints:
-            lines = hints.wrap(hint).splitlines()
-            for formula in re.findall(r"\([^()]{1,40}\)", hint):
+        for level in kata.hints:
+            lines = hint.wrap(level).splitlines()
+            for formula in re.findall(r"\([^()]{1,40}\)", level):
                 assert any(formula in line for line in lines), (kata.label, formula, lines)
 
 
-def test_the_readme_check_catches_a_stale_bug_zoo_count():
-    from tools import readme
-    from tools.bugzoo import load
+def test_the_generated_check_catches_stale_counts_names_and_hints():
+    from tools.maintainer import generated
+    from tools.maintainer.bugzoo import load
 
-    zoo = len(load())
-    assert readme.stale_counts(f"inject each of the {zoo} mistakes (today: all {zoo})") == []
-    stale = readme.stale_counts(f"each of the {zoo - 1} mistakes")
-    assert stale and f"says {zoo - 1} where the bug zoo has {zoo}" in stale[0]
+    zoo, n = len(load()), len(katas())
+    words = generated.WORDS
+    assert (
+        generated.stale_counts(f"each of the {zoo} mistakes (today: all {zoo}). {words[n].title()} short katas") == []
+    )
+    stale = generated.stale_counts(f"each of the {zoo - 1} mistakes; the {words[n - 1]} katas: done")
+    assert len(stale) == 2, stale
+    assert f"where the bug zoo has {zoo}" in stale[0] and f"the {words[n - 1]} katas" in stale[1], stale
+    assert generated.stale_counts("the first katas, the many katas") == []  # not counts
+    assert generated.exports_problems() == [] and generated.hint_problems() == []
+    init = (stubs.SOLUTIONS / "__init__.py").read_text(encoding="utf-8")
+    assert generated.with_exports(init) == init
+    assert generated.with_exports(init.replace('"l2_loss": "l2"', '"l2_loss": "affine"')) == init
+
+
+def test_one_region_parser_finds_every_region_and_refuses_an_open_one():
+    lines = [
+        "def f():\n",
+        "    # >>> kata\n",
+        "    return 1\n",
+        "    # <<< kata\n",
+        "X = [\n",
+        "    # >>> kata: fill\n",
+        "]\n",
+    ]
+    regions = stubs.regions(lines[:4])
+    assert [(r.begin, r.end, r.indent, r.fill) for r in regions] == [(1, 3, "    ", False)]
+    with pytest.raises(ValueError, match="line 6: `# >>> kata` has no `# <<< kata`"):
+        stubs.regions(lines)
+    assert "dW = dout.T @ x" in stubs.solution_lines("affine")

@@ -1,4 +1,4 @@
-"""The training and benchmark tools (tools/data.py, tools/train.py, tools/bench.py), on tiny fake data.
+"""The training and benchmark tools (tools/data.py, learner/train.py, maintainer/bench.py), on tiny fake data.
 
 These test the tools, not a kata, so they train the reference package (solutions/) on purpose.
 """
@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tools import bench, data, train
+from tools import data
+from tools.learner import train
+from tools.maintainer import bench
 
 NAMES = (*data.TRAIN, *data.TEST)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -199,7 +201,7 @@ def run_train(*args: str, cwd: Path) -> tuple[int, str, bool]:
     import sys
 
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from tools import train\n"
+        "import sys; sys.path.insert(0, sys.argv[1]); from tools.learner import train\n"
         "try:\n    status = train.main(sys.argv[2:])\nexcept SystemExit as e:\n    status = e.code\n"
         "print('STATUS', status, 'torch' in sys.modules)"
     )

@@ -32,7 +32,7 @@ def test_code_that_ran_counts_even_outside_the_manifest(tmp_path):
 
 def run_progress(root, *args):
     env = dict(os.environ, KATA_ROOT=str(root))
-    command = [sys.executable, "-m", "tools.progress", *args]
+    command = [sys.executable, "-m", "tools.learner.progress", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 

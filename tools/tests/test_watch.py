@@ -1,6 +1,6 @@
 """`nox -s watch`, driven as a learner drives it: save a kata file, read the verdict that follows.
 
-Each test starts `python -m tools.watch` on a tree of its own (KATA_ROOT), without a terminal,
+Each test starts `python -m tools.learner.watch` on a tree of its own (KATA_ROOT), without a terminal,
 writes kata files, and waits for the lines the watch prints.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tools import stubs
+from tools.maintainer.watch_timing import Watching
 from tools.manifest import ROOT
-from tools.watch_timing import Watching
 
 
 @pytest.fixture
@@ -84,7 +84,11 @@ def test_the_last_kata_passing_ends_the_watch(tmp_path):
 
 def test_a_bad_option_is_one_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tools.watch", "--kata", "12"], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "tools.learner.watch", "--kata", "12"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert "unknown kata '12': choose one of 1 (affine)" in result.stderr, result.stderr
@@ -98,7 +102,7 @@ def test_in_a_terminal_single_keys_give_hints_the_list_and_quit(tree):
     leader, follower = pty.openpty()
     env = dict(os.environ, KATA_ROOT=str(tree), PYTHONUNBUFFERED="1", TERM="dumb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.watch", "--poll"],
+        [sys.executable, "-m", "tools.learner.watch", "--poll"],
         cwd=ROOT,
         env=env,
         stdin=follower,

@@ -1,4 +1,4 @@
-"""`nox -s progress`: where a learner stands on the nine katas, and what to do next."""
+"""`nox -s progress`: where a learner stands on every kata, and what to do next."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def main() -> int:
             f"({len(all_katas) - len(todo)} verdicts remembered: nothing they depend on changed since they were judged)"
         )
     if next_kata is None:
-        print("\nAll nine done. Train your network on real digits: `nox -s train`.")
+        print(f"\nAll {len(katas())} katas done. Train your network on real digits: `nox -s train`.")
     else:
         print(f"\nnext: `nox -s kata-{next_kata.number}`, open {next_kata.path()}")
     return 0

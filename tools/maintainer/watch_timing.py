@@ -1,6 +1,6 @@
 """Time `nox -s watch` from a file save to the verdict on screen, the way a learner meets it.
 
-    python -m tools.watch_timing [KATA ...] [--saves N] [--poll]     (defaults: katas 1 4 7 9, 10 saves)
+    python -m tools.maintainer.watch_timing [KATA ...] [--saves N] [--poll]     (defaults: katas 1 4 7 9, 10 saves)
 
 For each kata: a tree holds the reference with that kata's first bug-zoo mistake (so its tests run
 in full and fail, with diagnoses); the watch runs on it without a terminal; each save rewrites
@@ -22,7 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from tools import bugzoo, stubs
+from tools import stubs
+from tools.maintainer import bugzoo
 from tools.manifest import ROOT, parse_number
 
 
@@ -32,7 +33,7 @@ class Watching:
     def __init__(self, root: Path, *args: str) -> None:
         env = dict(os.environ, KATA_ROOT=str(root), PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.watch", "--kata-timeout", "2", *args],
+            [sys.executable, "-m", "tools.learner.watch", "--kata-timeout", "2", *args],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -100,7 +101,9 @@ def time_saves(module: str, saves: int, poll: bool) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.watch_timing", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.maintainer.watch_timing", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("katas", nargs="*", default=["1", "4", "7", "9"])
     parser.add_argument("--saves", type=int, default=10)
     parser.add_argument("--poll", action="store_true")

@@ -1,13 +1,13 @@
 """The bug zoo: do the tests catch the classic mistakes, and do they name them?
 
-Each mistake in tools/bugzoo.toml is one exact text replacement in the reference solution of a
+Each mistake in tools/maintainer/bugzoo.toml is one exact text replacement in the reference solution of a
 kata. For each, a temporary `katas` package holds every reference module with that one module
 mutated, and that kata's tests run against it (tools/runner.py). A mistake is caught when a
 test fails; it is diagnosed when a failure tells the learner its "Likely cause".
 
-    python -m tools.bugzoo              run the whole zoo (exit 1 if one escapes, or < 90 % named)
-    python -m tools.bugzoo --kata 3     only kata 3's mistakes
-    python -m tools.bugzoo --list       list the mistakes without running them
+    python -m tools.maintainer.bugzoo              run the whole zoo (exit 1 if one escapes, or < 90 % named)
+    python -m tools.maintainer.bugzoo --kata 3     only kata 3's mistakes
+    python -m tools.maintainer.bugzoo --list       list the mistakes without running them
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import runner, stubs
-from tools.manifest import ROOT, Kata, katas, parse_number, tomllib
+from tools.manifest import Kata, katas, parse_number, tomllib
 
-ZOO = ROOT / "tools" / "bugzoo.toml"
+ZOO = Path(__file__).with_name("bugzoo.toml")
 LIKELY = "Likely cause: "
 NEEDED = 0.9  # the share of mistakes that must be diagnosed
 
@@ -55,16 +55,12 @@ class Verdict:
 
 
 def _regions(source: str) -> list[tuple[int, int]]:
-    """(start, end) character offsets of the `# >>> kata` ... `# <<< kata` regions."""
-    spans, offset, begin = [], 0, None
-    for line in source.splitlines(keepends=True):
-        if stubs.BEGIN.match(line):
-            begin = offset + len(line)
-        elif stubs.END.match(line) and begin is not None:
-            spans.append((begin, offset))
-            begin = None
-        offset += len(line)
-    return spans
+    """(start, end) character offsets of the learner's code in the kata regions of a module."""
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    return [(starts[r.begin + 1], starts[r.end]) for r in stubs.regions(lines)]
 
 
 def load() -> list[Mistake]:
@@ -104,7 +100,7 @@ def verdict(mistake: Mistake, outcomes: list[runner.Outcome]) -> Verdict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bugzoo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.maintainer.bugzoo", description=__doc__.splitlines()[0])
     parser.add_argument("--kata", help="only this kata's mistakes (a number or a name)")
     parser.add_argument("--list", action="store_true", help="list the mistakes without running them")
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
 """Train your TwoLayerNet on MNIST (or Fashion-MNIST) and draw a report of how it learned.
 
-    python -m tools.train                              your katas/, 10 epochs on MNIST in ./data
-    python -m tools.train --reference                  the same with the reference solutions/
-    python -m tools.train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
-    python -m tools.train --data-dir /work/shared/datasets/mnist-t10k    (t10k only: 8,000 + 2,000)
+    python -m tools.learner.train                              your katas/, 10 epochs on MNIST in ./data
+    python -m tools.learner.train --reference                  the same with the reference solutions/
+    python -m tools.learner.train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
+    python -m tools.learner.train --data-dir /work/shared/datasets/mnist-t10k    (t10k only: 8,000 + 2,000)
 
 It uses your package's own TwoLayerNet, flatten_images and train_model, one epoch at a time,
 and writes a PNG with the loss and accuracy curves and the validation images the net got wrong.
@@ -34,7 +34,7 @@ MAX_WRONG_SHOWN = 24
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.learner.train", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     parser.add_argument("--lr", type=float, default=0.2, help="SGD learning rate (default 0.2)")

@@ -1,8 +1,8 @@
 """How fast is the hand-written network? One epoch three ways, side by side, on random data.
 
-    python -m tools.bench                      CPU, and CUDA when there is one
-    python -m tools.bench --device cpu --json bench.json
-    python -m tools.bench --quick              a small N, for tests
+    python -m tools.maintainer.bench                      CPU, and CUDA when there is one
+    python -m tools.maintainer.bench --device cpu --json bench.json
+    python -m tools.maintainer.bench --quick              a small N, for tests
 
     hand      the reference solutions.train.train_model(n_epochs=1): shuffle, gather each
               batch, forward, l2_loss, backward, SGD update, then its end-of-epoch bookkeeping
@@ -236,7 +236,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.maintainer.bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--json", type=Path, default=Path("reports/bench.json"), help="where to write the results (reports/bench.json)"
     )

@@ -1,6 +1,6 @@
 """Time a warm `nox -s kata-N` against plain pytest on the same files, pair by pair, and print the ratios.
 
-python tools/warm_run.py [N] [ROUNDS]      (defaults: kata 3, 10 rounds; run it after one `nox -s kata-N`)
+python tools/maintainer/warm_run.py [N] [ROUNDS]      (defaults: kata 3, 10 rounds; run it after one `nox -s kata-N`)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tools.manifest import ROOT, by_number
 
 

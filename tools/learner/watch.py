@@ -7,7 +7,7 @@ process (Linux), or a fresh supervised process elsewhere; the learner's code alw
 worker, under the supervisor's time limit, so a crash or an endless loop is a verdict and the
 watch goes on.
 
-    python -m tools.watch [--poll] [--kata N] [--interval SECONDS]
+    python -m tools.learner.watch [--poll] [--kata N] [--interval SECONDS]
 
 Keys, when the terminal is interactive: h hint (the next level at each press), l list,
 r run again, n next kata, q quit. Without a terminal (piped, CI) it prints verdicts only.
@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tools import hints, progress, runner, verdicts
+from tools import runner, verdicts
+from tools.learner import hint, progress
 from tools.manifest import ROOT, Kata, katas, parse_number
 
 
@@ -248,7 +249,7 @@ def wait(watch: Watch, kata: Kata, changes: Changes, key: Callable[[float], str 
         if pressed in ("h", "H"):
             level = watch.hint_level.get(kata.number, 0) + 1
             watch.hint_level[kata.number] = min(level, len(kata.hints))
-            print(hints.text(kata, watch.hint_level[kata.number]), flush=True)
+            print(hint.text(kata, watch.hint_level[kata.number]), flush=True)
 
 
 if __name__ == "__main__":

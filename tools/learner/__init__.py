@@ -1,0 +1,1 @@
+"""What a learner runs: progress, watch, hint, reset, train."""

@@ -1,0 +1,1 @@
+"""What a maintainer runs: the checks of `nox -s ci` and the timing scripts."""

@@ -1,0 +1,158 @@
+"""`nox -s generated`: everything derived from solutions/ and tools/manifest.toml is what they make.
+
+    python -m tools.maintainer.generated            check (exit 1 and say what to run when stale)
+    python -m tools.maintainer.generated --write    regenerate katas/ (changed files backed up first),
+                                                    the README's kata table and the packages' name table
+
+Checked: katas/ is solutions/ with every kata region stubbed; the `_EXPORTS` table of the package
+`__init__.py` is the manifest's `names` (and each module defines them); every kata has three hints or
+more and none quotes the solution; the README's kata table is the manifest's; the counts the README
+states in prose (katas, bug-zoo mistakes) are the real ones.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import sys
+
+from tools import stubs
+from tools.manifest import ROOT, katas
+
+README = ROOT / "README.md"
+TABLE_BEGIN, TABLE_END = "<!-- katas: generated from tools/manifest.toml -->", "<!-- /katas -->"
+EXPORTS_BEGIN, EXPORTS_END = "_EXPORTS = {\n", "}\n"
+WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()  # noqa: SIM905
+
+# Counts the README states in prose, each with the pattern that finds it.
+ZOO_COUNTS = (r"each of the (\d+) mistakes", r"today: all (\d+)", r"`bugzoo` \((\d+) trees\)")
+KATA_COUNTS = (r"\b(\w+) short katas", r"\bthe (\w+) katas\b", r"`stubs` \((\d+) trees\)")
+
+
+def katas_differences() -> list[str]:
+    """Unified diff lines between katas/ and what the stub maker makes; empty when they agree."""
+    diff: list[str] = []
+    expected = stubs.render()
+    actual = {p.name for p in stubs.KATAS.glob("*.py")}
+    for name in sorted(actual | set(expected)):
+        path = stubs.KATAS / name
+        have = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+        want = expected.get(name, "").splitlines(keepends=True)
+        diff += difflib.unified_diff(have, want, f"katas/{name}", f"generated/{name}")
+    return diff
+
+
+def exports_table() -> str:
+    rows = [f'    "{name}": "{k.module}",\n' for k in katas() for name in k.names]
+    return EXPORTS_BEGIN + "".join(rows) + EXPORTS_END
+
+
+def with_exports(text: str) -> str:
+    """A package __init__.py with its `_EXPORTS = {...}` table made from the manifest."""
+    head, rest = text.split(EXPORTS_BEGIN, 1)
+    _, tail = rest.split(EXPORTS_END, 1)
+    return head + exports_table() + tail
+
+
+def exports_problems() -> list[str]:
+    """solutions/__init__.py's table is the manifest's, and each kata module defines the names it gives."""
+    init = stubs.SOLUTIONS / "__init__.py"
+    problems = (
+        []
+        if with_exports(init.read_text(encoding="utf-8")) == init.read_text(encoding="utf-8")
+        else ["solutions/__init__.py: its _EXPORTS table is not the manifest's `names`"]
+    )
+    for kata in katas():
+        tree = ast.parse((stubs.SOLUTIONS / f"{kata.module}.py").read_text(encoding="utf-8"))
+        defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        targets = [t for n in tree.body if isinstance(n, ast.Assign) for t in n.targets]
+        targets += [n.target for n in tree.body if isinstance(n, ast.AnnAssign)]
+        defined |= {t.id for t in targets if isinstance(t, ast.Name)}
+        problems += [
+            f"{kata.path('solutions')} does not define {n}, which the manifest says it gives"
+            for n in kata.names
+            if n not in defined
+        ]
+    return problems
+
+
+def hint_problems() -> list[str]:
+    """Every kata has three hints or more, and none quotes a line of the solution's code."""
+    problems = []
+    for kata in katas():
+        if len(kata.hints) < 3:
+            problems.append(f"{kata.label} has {len(kata.hints)} hint(s); it needs at least 3")
+        code = [line for line in stubs.solution_lines(kata.module) if len(line) > 24]
+        for hint in kata.hints:
+            problems += [f"{kata.label}: a hint quotes the solution: {c!r}" for c in code if c in hint]
+    return problems
+
+
+def readme_table() -> str:
+    rows = ["| # | kata | file | what you build |", "|---|---|---|---|"]
+    rows += [f"| {k.number} | `{k.name}` | `{k.path()}` | {k.summary} |" for k in katas()]
+    return "\n".join(rows)
+
+
+def with_readme_table(text: str) -> str:
+    head, rest = text.split(TABLE_BEGIN, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    return f"{head}{TABLE_BEGIN}\n{readme_table()}\n{TABLE_END}{tail}"
+
+
+def stale_counts(text: str) -> list[str]:
+    """The counts in the README's prose that are not the number of katas or of bug-zoo mistakes."""
+    from tools.maintainer.bugzoo import load
+
+    stale = []
+    for patterns, real, what in (
+        (ZOO_COUNTS, len(load()), "the bug zoo has"),
+        (KATA_COUNTS, len(katas()), "there are"),
+    ):
+        for pattern in patterns:
+            for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+                said = match.group(1).lower()
+                number = int(said) if said.isdecimal() else WORDS.index(said) if said in WORDS else None
+                if number is not None and number != real:
+                    stale.append(f"README.md says {match.group(0)!r} where {what} {real}")
+    return stale
+
+
+def check() -> int:
+    readme = README.read_text(encoding="utf-8")
+    problems = [*exports_problems(), *hint_problems(), *stale_counts(readme)]
+    if with_readme_table(readme) != readme:
+        problems.append("README.md's kata table is not the manifest's")
+    diff = katas_differences()
+    if diff:
+        sys.stdout.writelines(diff)
+        problems.append("katas/ is not what solutions/ makes")
+    if problems:
+        print("\n".join(problems))
+        print("Fix the source (solutions/, tools/manifest.toml), then `python -m tools.maintainer.generated --write`.")
+        return 1
+    print(f"generated: katas/ ({len(stubs.render())} files), name tables, hints and README match their sources.")
+    return 0
+
+
+def write() -> int:
+    init = stubs.SOLUTIONS / "__init__.py"
+    init.write_text(with_exports(init.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
+    README.write_text(with_readme_table(README.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
+    stubs.KATAS.mkdir(exist_ok=True)
+    for name, text in stubs.render().items():
+        path = stubs.KATAS / name
+        if path.exists() and path.read_text(encoding="utf-8") != text:
+            print(f"backed up {path.relative_to(ROOT)} to {stubs.backup(path).relative_to(ROOT)}")
+        path.write_text(text, encoding="utf-8", newline="\n")
+    print(f"wrote katas/ from solutions/ ({len(stubs.render())} files), the name table and the README's kata table.")
+    return 0
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args not in ([], ["--write"]):
+        print("usage: python -m tools.maintainer.generated [--write]")
+        sys.exit(2)
+    sys.exit(write() if args else check())
