@@ -118,6 +118,12 @@ def kata_number(session: nox.Session, what: str) -> int:
         session.error(str(error))
 
 
+def reference_only(session: nox.Session) -> None:
+    """Stop, in one line, a session that needs solutions/ in a student copy (`nox -s release`), which has none."""
+    if not (ROOT / "solutions").is_dir():
+        session.error(f"`nox -s {session.name}` needs the reference solutions, and this student copy has none")
+
+
 # -- The learner's sessions, one per kata, generated from tools/manifest.toml -------------------
 
 for _kata in katas():
@@ -131,6 +137,7 @@ for _kata in katas():
 for _kata in katas():
 
     def _reference(session: nox.Session, kata=_kata) -> None:
+        reference_only(session)
         pytest(session, "solutions", [kata.test_file])
 
     _reference.__doc__ = f"Test the reference for kata {_kata.number} ({_kata.path('solutions')})."
@@ -172,12 +179,14 @@ def train(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Time one epoch: hand-written backward against torch.autograd and the bare matrix products."""
+    reference_only(session)
     tool(session, "maintainer.bench", *session.posargs)
 
 
 @nox.session
 def bugzoo(session: nox.Session) -> None:
     """Inject each known mistake into the reference: do the tests catch it, and name it?"""
+    reference_only(session)
     tool(session, "maintainer.bugzoo", *session.posargs)
 
 
@@ -185,42 +194,70 @@ def bugzoo(session: nox.Session) -> None:
 
 
 @nox.session
+def grade(session: nox.Session) -> None:
+    """Grade every kata: reports/grade.json, grade.xml (JUnit), grade.md; exits 0 whatever the score."""
+    tool(session, "instructor.grade", *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Write a student copy without solutions into a new folder: `nox -s release -- ../course-katas`."""
+    if session.posargs[:1] != ["--check"]:
+        reference_only(session)
+    session.run(sys.executable, "-m", "tools.instructor.release", *session.posargs)
+
+
+@nox.session
 def solutions(session: nox.Session) -> None:
     """Run every kata test against the reference in solutions/ (must pass); check the manifest's `needs`."""
+    reference_only(session)
     tool(session, "maintainer.reference", *session.posargs)
 
 
 @nox.session
 def tooling(session: nox.Session) -> None:
     """Test the tools themselves (tools/tests): generator, runner, supervision, train, bench."""
+    reference_only(session)
     session.run(shared_env(session), "-m", "pytest", "tools/tests", *session.posargs)
 
 
 @nox.session
 def stubs(session: nox.Session) -> None:
     """Prove the tests discriminate: each kata's tests all fail on its pristine stub, blamed on it."""
+    reference_only(session)
     tool(session, "maintainer.stubs_fail")
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) and mypy (types of solutions/, tools/ and tests/)."""
+    """ruff (lint and format check), mypy (solutions/, tools/, tests/), and the GitHub workflows' schema."""
+    reference_only(session)
     python = shared_env(session)
     session.run(python, "-m", "ruff", "check", ".")
     session.run(python, "-m", "ruff", "format", "--check", ".")
     session.run(python, "-m", "mypy")
+    workflows = sorted(str(path) for path in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run(python, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
 
 
 @nox.session
 def generated(session: nox.Session) -> None:
     """Check what is derived from solutions/ and the manifest: katas/, name tables, hints, README (-- --write)."""
+    reference_only(session)
     session.run(sys.executable, "-m", "tools.maintainer.generated", *session.posargs)
 
 
 @nox.session
+def release_check(session: nox.Session) -> None:
+    """A student copy made in a temporary folder holds no line of any solution, and every kata as its stub."""
+    reference_only(session)
+    session.run(sys.executable, "-m", "tools.instructor.release", "--check")
+
+
+@nox.session
 def ci(session: nox.Session) -> None:
-    """What this repository's CI runs: generated, lint, solutions, tooling, stubs, bugzoo."""
-    for check in (generated, lint, solutions, tooling, stubs, bugzoo):
+    """What this repository's CI runs: generated, lint, release --check, solutions, tooling, stubs, bugzoo."""
+    for check in (generated, lint, release_check, solutions, tooling, stubs, bugzoo):
         session.log(f"--- {check.__name__}: {(check.__doc__ or '').splitlines()[0]}")
         check(session)
 

@@ -23,6 +23,7 @@ class Kata:
     needs: tuple[int, ...]
     summary: str
     hints: tuple[str, ...]
+    points: int = 1
 
     @property
     def label(self) -> str:
@@ -50,6 +51,7 @@ def katas() -> tuple[Kata, ...]:
             needs=tuple(numbers[need] for need in e["needs"]),
             summary=e["summary"],
             hints=tuple(e["hints"]),
+            points=e.get("points", 1),
         )
         for n, e in enumerate(entries, start=1)
     )

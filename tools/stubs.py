@@ -22,6 +22,7 @@ from tools.manifest import ROOT, by_module
 SOLUTIONS = ROOT / "solutions"
 KATAS = ROOT / "katas"
 BACKUPS = ROOT / ".kata-backups"
+PRISTINE = ROOT / "tools" / "pristine"  # a student copy's stubs: it has no solutions/ to make them from
 LINE_LENGTH = 120  # pyproject.toml's [tool.ruff] line-length
 BEGIN = re.compile(r"^(\s*)# >>> kata(?P<fill>: fill)?\s*$")
 END = re.compile(r"^\s*# <<< kata\s*$")
@@ -94,6 +95,13 @@ def stub_source(text: str, module: str) -> str:
             out.append(line)
         done = region.end + 1
     return "".join(out + lines[done:])
+
+
+def pristine(module: str) -> str:
+    """The starting stub of one kata module: made from solutions/, or, in a student copy, kept in tools/pristine/."""
+    if SOLUTIONS.is_dir():
+        return stub_source((SOLUTIONS / f"{module}.py").read_text(encoding="utf-8"), module)
+    return (PRISTINE / f"{module}.py").read_text(encoding="utf-8")
 
 
 def render(stubbed: Iterable[str] | None = None) -> dict[str, str]:

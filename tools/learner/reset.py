@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
 
 
 def reset(kata: Kata, path: Path) -> int:
-    pristine = stubs.render({kata.module})[f"{kata.module}.py"].encode("utf-8")
+    pristine = stubs.pristine(kata.module).encode("utf-8")
     if path.exists() and path.read_bytes().replace(b"\r\n", b"\n") == pristine:
         print(f"{kata.path()} is already the starting stub; nothing to do.")
         return 0

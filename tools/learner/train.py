@@ -46,6 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reference", action="store_true", help="train solutions/ instead of your katas/")
     parser.add_argument("--report", type=Path, default=None, help="PNG to write (reports/<dataset>.png)")
     args = parser.parse_args(argv)
+    if args.reference and not (Path(__file__).resolve().parents[2] / "solutions").is_dir():
+        parser.error("--reference: this student copy has no reference solutions; train your own katas/ (leave it out)")
     for name in ("epochs", "hidden", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -152,7 +154,7 @@ def train(args: argparse.Namespace) -> int:
         f"batch {args.batch_size}, {args.device}"
     )
 
-    history: dict[str, list[float]] = {"train_loss": [], "train_accuracy": [], "validation_accuracy": []}
+    history: dict[str, list[float]] = {key: [] for key in ("train_loss", "train_accuracy", "validation_accuracy")}
     batches = -(-len(x_train) // args.batch_size)
     width = len(str(args.epochs))
     for epoch in range(1, args.epochs + 1):

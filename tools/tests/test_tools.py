@@ -6,7 +6,7 @@ import pytest
 
 from tools import stubs
 from tools.learner import hint, progress, reset
-from tools.manifest import by_number, katas, parse_number
+from tools.manifest import ROOT, by_number, katas, parse_number
 from tools.runner import Outcome
 
 SOURCE = '''def f(x):
@@ -225,3 +225,26 @@ def test_one_region_parser_finds_every_region_and_refuses_an_open_one():
     with pytest.raises(ValueError, match="line 6: `# >>> kata` has no `# <<< kata`"):
         stubs.regions(lines)
     assert "dW = dout.T @ x" in stubs.solution_lines("affine")
+
+
+@pytest.mark.parametrize(
+    ("readme", "rc", "says"),
+    [
+        ("<!-- test-command -->\n```\npython -c \"print('the command ran')\"\n```\n", 0, "the command ran"),
+        ("<!-- test-command -->\n```\nnox -s ci\n```\nmore text\n", 2, "no line starting with python after"),
+        ("no marker at all\npython -c 'print(1)'\n", 2, "no line starting with python after"),
+        ("<!-- test-command -->", 2, "no line starting with python after"),
+    ],
+)
+def test_ci_run_runs_the_readme_command_or_stops_in_one_line(tmp_path, readme, rc, says):
+    import shutil
+    import subprocess
+
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    (tmp_path / "README.md").write_text(readme, encoding="utf-8")
+    done = subprocess.run(["bash", ".ci/run"], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == rc, done
+    assert says in done.stdout + done.stderr
+    if rc:
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -1,0 +1,1 @@
+"""What an instructor runs: release (a student copy without solutions) and grade."""
