@@ -196,7 +196,11 @@ def check() -> int:
             if (dest / "katas" / name).read_text(encoding="utf-8") != text:
                 problems.append(f"katas/{name} in the copy is not its pristine stub")
         readme = (dest / "README.md").read_text(encoding="utf-8")
-        problems += [f"README.md in the copy still has {word!r}" for word in ("solutions/", "bugzoo") if word in readme]
+        problems += [
+            f"README.md in the copy still has {word!r}"
+            for word in ("solutions/", "bugzoo", "maintainer")
+            if word in readme
+        ]
     print("\n".join(problems) or f"release: {len(files)} files, no solution line in any of them, every kata a stub.")
     return 1 if problems else 0
 
