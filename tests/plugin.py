@@ -83,11 +83,14 @@ class Channel:
             self.events.write(json.dumps({"event": event, "time": time.time(), **data}) + "\n")
             self.events.flush()
 
-    def hung(self) -> dict[tuple[str, str], str]:
+    def hung(self, package_dir: Path) -> dict[tuple[str, str], str]:
+        """The functions quarantined by earlier workers, keyed by (file, function) as this process names them.
+        (A file is named again from package_dir: faulthandler's dumps escape non-ASCII folder names.)"""
         path = self.folder / "hung.json" if self.folder else None
         if path is None or not path.exists():
             return {}
-        return {(e["file"], e["function"]): e["message"] for e in json.loads(path.read_text(encoding="utf-8"))}
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        return {(str(package_dir / Path(e["file"]).name), e["function"]): e["message"] for e in entries}
 
     @contextlib.contextmanager
     def arm(self, seconds: float) -> Iterator[None]:
@@ -126,7 +129,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_channel_key] = channel
     timeout = config.getoption("kata_timeout")
     root = Path(os.environ.get("KATA_ROOT") or ROOT)
-    judge.start_session(judge.Session(track, root, timeout, hung=channel.hung(), arm=channel.arm))
+    hung = channel.hung(root / track)
+    judge.start_session(judge.Session(track, root, timeout, hung=hung, arm=channel.arm))
     baseline = judge.world()
     baseline.update({"default dtype": __import__("torch").float32, "grad mode": True})
     config.stash[_baseline_key] = baseline

@@ -136,7 +136,8 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bo
     results: list[list[Outcome]] = [[] for _ in jobs]
     hung: list[dict] = []
     first, skip, launch = 0, set[str](), 0
-    with tempfile.TemporaryDirectory(prefix="kata-run-") as tmp:
+    # ignore_cleanup_errors: on Windows a worker just killed may still hold its files for a moment
+    with tempfile.TemporaryDirectory(prefix="kata-run-", ignore_cleanup_errors=True) as tmp:
         while first < len(jobs):
             folder = Path(tmp) / f"worker{launch}"
             folder.mkdir()
@@ -230,6 +231,7 @@ def _watch_worker(
                 time.sleep(0.03)
         except BaseException:  # Ctrl-C, or the supervisor's own error: never leave a worker behind
             process.kill()
+            process.wait()
             raise
     return watch, process.returncode, killed
 
@@ -350,6 +352,8 @@ def _exit_status(rc: int | None) -> str:
             return f"killed by signal {signal.Signals(-rc).name}"
         except ValueError:
             return f"killed by signal {-rc}"
+    if rc is not None and rc >= 0xC0000000:  # Windows: an NTSTATUS, such as 0xC0000005 for an access violation
+        return f"crashed, Windows status {rc:#x}"
     return f"exit code {rc}"
 
 

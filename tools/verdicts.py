@@ -10,8 +10,10 @@ it without running anything. Nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
@@ -64,10 +66,14 @@ def store(root: Path, kata: Kata, outcomes: Sequence[Outcome]) -> None:
     path = cache_file(root)
     table = _read(path)
     table[kata.module] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(table), encoding="utf-8")
-    temporary.replace(path)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")  # two runs at once never share one
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(table), encoding="utf-8")
+        temporary.replace(path)  # on Windows this fails while another program holds the file open
+    except OSError:  # only a cache: the verdict stands, it is just not remembered this time
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def load(root: Path, kata: Kata) -> list[Outcome] | None:

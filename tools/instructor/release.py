@@ -197,7 +197,7 @@ def check() -> int:
                 problems.append(f"katas/{name} in the copy is not its pristine stub")
         readme = (dest / "README.md").read_text(encoding="utf-8")
         problems += [
-            f"README.md in the copy still has {word!r}"
+            f"README.md in the copy still speaks of {word!r}: mark that part <!-- release: omit -->"
             for word in ("solutions/", "bugzoo", "maintainer")
             if word in readme
         ]
@@ -230,7 +230,8 @@ def main(argv: list[str]) -> int:
         print("release: the copy would hold solution code, so it was removed:\n" + "\n".join(problems))
         return 1
     print(f"release: wrote {len(files)} files to {dest}, with no solutions. Next:")
-    print(f"  cd {dest} && git init && git add -A && git commit -m 'Katas'   (then push it to GitHub)")
+    print(f"  cd {dest}")
+    print("  git init; git add -A; git commit -m 'Katas'   (then push it to GitHub)")
     print("  Students: `nox -s kata-1` to begin, `nox -s grade` for their grade. GitHub Classroom: see README.md")
     return 0
 

@@ -37,7 +37,7 @@ def reset(kata: Kata, path: Path) -> int:
         return 0
     if path.exists():
         saved = stubs.backup(path)
-        print(f"Your {kata.path()} is saved as {saved.relative_to(ROOT)}.")
+        print(f"Your {kata.path()} is saved as {saved.relative_to(ROOT).as_posix()}.")
     path.write_bytes(pristine)
     print(f"{kata.path()} is back to its starting stub. Begin again with `nox -s kata-{kata.number}`.")
     print(f"(Changed your mind? `nox -s reset -- {kata.number} --undo` puts your file back.)")
@@ -51,13 +51,13 @@ def restore(kata: Kata, path: Path) -> int:
         return 1
     newest = found[-1]
     if path.exists() and path.read_bytes() == newest.read_bytes():
-        print(f"{kata.path()} is already the same as its newest backup ({newest.relative_to(ROOT)}).")
+        print(f"{kata.path()} is already the same as its newest backup ({newest.relative_to(ROOT).as_posix()}).")
         return 0
     if path.exists():
         saved = stubs.backup(path)
-        print(f"The {kata.path()} you had is saved as {saved.relative_to(ROOT)}.")
+        print(f"The {kata.path()} you had is saved as {saved.relative_to(ROOT).as_posix()}.")
     path.write_bytes(newest.read_bytes())
-    print(f"{kata.path()} is back to {newest.relative_to(ROOT)}. Test it with `nox -s kata-{kata.number}`.")
+    print(f"{kata.path()} is back to {newest.relative_to(ROOT).as_posix()}. Test it with `nox -s kata-{kata.number}`.")
     return 0
 
 
@@ -77,7 +77,7 @@ def backups(relative: Path) -> list[Path]:
 def why(error: OSError) -> str:
     """An OSError as a reason a learner can act on."""
     try:
-        where = f"{Path(error.filename).resolve().relative_to(ROOT.resolve())}: "
+        where = f"{Path(error.filename).resolve().relative_to(ROOT.resolve()).as_posix()}: "
     except (TypeError, ValueError):  # no file name, or one outside the repository
         where = ""
     if isinstance(error, PermissionError):

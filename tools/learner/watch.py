@@ -203,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(os.environ.get("KATA_ROOT") or ROOT)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     changes = Changes(root / "katas", args.poll, args.interval)
-    print(f"Watching {root / 'katas'} ({changes.how}). Loading torch and the tests once ...", flush=True)
-    runner.prepare_warm([k.test_file for k in katas()])
+    if runner.CAN_FORK:  # elsewhere each run is a fresh process: nothing to load here
+        print(f"Watching {root / 'katas'} ({changes.how}). Loading torch and the tests once ...", flush=True)
+        runner.prepare_warm([k.test_file for k in katas()])
+    else:
+        print(f"Watching {root / 'katas'} ({changes.how}).", flush=True)
     watch = Watch(root, interactive, ["--kata-timeout", str(args.kata_timeout)] if args.kata_timeout else [])
     watch.judge(list(katas()), live=False)
     kata = start or watch.first_unfinished()

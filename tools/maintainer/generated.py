@@ -144,7 +144,7 @@ def write() -> int:
     for name, text in stubs.render().items():
         path = stubs.KATAS / name
         if path.exists() and path.read_text(encoding="utf-8") != text:
-            print(f"backed up {path.relative_to(ROOT)} to {stubs.backup(path).relative_to(ROOT)}")
+            print(f"backed up {path.relative_to(ROOT).as_posix()} to {stubs.backup(path).relative_to(ROOT).as_posix()}")
         path.write_text(text, encoding="utf-8", newline="\n")
     print(f"wrote katas/ from solutions/ ({len(stubs.render())} files), the name table and the README's kata table.")
     return 0

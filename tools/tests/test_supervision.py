@@ -134,8 +134,8 @@ def run_cli(root: Path, args: Sequence[str], limit: float) -> tuple[int | None, 
         out, _ = process.communicate(timeout=limit)
         code = process.returncode
     except subprocess.TimeoutExpired:
-        if os.name == "nt":
-            process.kill()
+        if sys.platform == "win32":  # no process groups: end the runner and its workers as a tree
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, check=False)
         else:
             os.killpg(process.pid, signal.SIGKILL)
         out, _ = process.communicate()
@@ -211,7 +211,7 @@ QUICK = {
     # 1b. posix._exit(0) goes around that: the worker really ends, twice; a new one takes over each time.
     "posix_exit": Case(
         "relu",
-        before(RELU_BACKWARD, "import posix\nposix._exit(0)"),
+        before(RELU_BACKWARD, f"import {'nt' if os.name == 'nt' else 'posix'} as posix\nposix._exit(0)"),
         (2,),
         tests=("test_on_the_tutorial_inputs", "test_float32_and_mixed_signs_of_dout"),
     ),
@@ -409,6 +409,7 @@ def test_an_endless_loop_in_relu_backward_reports_within_30_s_at_the_default_tim
     assert_clean(outcomes, run.live)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows' ctypes turns the access violation into an OSError")
 def test_a_segfault_fails_every_test_in_bounded_time(tmp_path):
     root = build(tmp_path, "relu", before(RELU_BACKWARD, "import ctypes\nctypes.string_at(0)"))
     run = judge_live([job(root, 2)], tmp_path)
@@ -468,5 +469,5 @@ def test_a_thread_left_running_does_not_hang_the_run(tmp_path):
         "relu",
         before(RELU_BACKWARD, "import threading, time\nthreading.Thread(target=time.sleep, args=(10**6,)).start()"),
     )
-    code, out, seconds = run_cli(root, ["tests/test_relu.py::test_on_the_tutorial_inputs", "--kata-timeout", "2"], 20)
+    code, out, seconds = run_cli(root, ["tests/test_relu.py::test_on_the_tutorial_inputs", "--kata-timeout", "2"], 60)
     assert code is not None, f"the run did not end within {seconds:.0f} s (killed):\n{out[-2000:]}"

@@ -207,7 +207,12 @@ def run_train(*args: str, cwd: Path) -> tuple[int, str, bool]:
     )
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
-        [sys.executable, "-c", code, str(root), *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, str(root), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
     )
     *_, status, torch_loaded = result.stdout.split()
     return int(status), result.stderr, torch_loaded == "True"

@@ -33,7 +33,7 @@ def test_code_that_ran_counts_even_outside_the_manifest(tmp_path):
 def run_progress(root, *args):
     env = dict(os.environ, KATA_ROOT=str(root))
     command = [sys.executable, "-m", "tools.learner.progress", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False)
 
 
 def progress(root):

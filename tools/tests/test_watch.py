@@ -88,6 +88,7 @@ def test_a_bad_option_is_one_line(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         check=False,
     )
     assert result.returncode == 2
