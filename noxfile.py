@@ -31,9 +31,23 @@ nox.options.sessions = ["progress"]
 nox.options.default_venv_backend = "none"
 
 
-def shared_env(session: nox.Session) -> str:
-    """The shared environment's python, (re)installed only when the dependencies in pyproject.toml change."""
+def shared_env(session: nox.Session, *extra: str) -> str:
+    """The shared environment's python, (re)installed only when the dependencies in pyproject.toml change.
+
+    `extra` names more dependency groups (`notebook`) installed into the same environment, each once,
+    with its own stamp: sessions that do not ask for a group never pay for it, nor undo it."""
     pyproject = nox.project.load_toml(ROOT / "pyproject.toml")
+    for group in extra:
+        group_requirements = nox.project.dependency_groups(pyproject, group)
+        group_stamp = ENV / f"group-{group}.sha256"
+        group_want = hashlib.sha256("\n".join(group_requirements).encode()).hexdigest()
+        if not (group_stamp.exists() and group_stamp.read_text() == group_want):
+            python = shared_env(session)
+            session.log(f"Installing the `{group}` dependency group into the shared environment, once.")
+            install = ["-m", "pip", "install", "--disable-pip-version-check", *group_requirements]
+            with heartbeat(session, "pip is installing"):
+                session.run(python, *install, silent=True)
+            group_stamp.write_text(group_want)
     requirements = [*pyproject["project"]["dependencies"], *nox.project.dependency_groups(pyproject, "dev")]
     want = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == want:
@@ -45,6 +59,8 @@ def shared_env(session: nox.Session) -> str:
         else:
             session.log(f"Creating the shared environment {ENV}: torch and torchvision, a few minutes, once.")
         session.run(sys.executable, "-m", "venv", str(ENV), silent=True)
+        for stale in ENV.glob("group-*.sha256"):  # a new environment holds no extra group yet
+            stale.unlink()
         if reused:  # the folder that holds torch joins the environment's path, after its own packages
             site = session.run(str(PYTHON), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
             (Path(str(site).strip()) / "reuse-installed-torch.pth").write_text(f"{where}\n", encoding="utf-8")
@@ -177,6 +193,14 @@ def train(session: nox.Session) -> None:
 
 
 @nox.session
+def notebook(session: nox.Session) -> None:
+    """Open notebooks/explore.ipynb in JupyterLab: your net trained on real digits and drawn; check(N) in a cell."""
+    python = shared_env(session, "notebook")
+    # The whole repository in JupyterLab's file browser (katas/ included), the notebook opened in it.
+    session.run(python, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", "notebooks/explore.ipynb", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Time one epoch: hand-written backward against torch.autograd and the bare matrix products."""
     reference_only(session)
@@ -240,6 +264,13 @@ def lint(session: nox.Session) -> None:
     session.run(python, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
 
 
+@nox.session(name="notebook-run")
+def notebook_run(session: nox.Session) -> None:
+    """Execute notebooks/explore.ipynb headless on the reference, offline: every cell must run, within 2 min."""
+    reference_only(session)
+    session.run(shared_env(session, "notebook-run"), "-m", "tools.maintainer.notebook_run", *session.posargs)
+
+
 @nox.session
 def generated(session: nox.Session) -> None:
     """Check what is derived from solutions/ and the manifest: katas/, name tables, hints, README (-- --write)."""
@@ -256,8 +287,8 @@ def release_check(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """What this repository's CI runs: generated, lint, release --check, solutions, tooling, stubs, bugzoo."""
-    for check in (generated, lint, release_check, solutions, tooling, stubs, bugzoo):
+    """What this repository's CI runs: generated, lint, release --check, solutions, tooling, stubs, bugzoo, notebook."""
+    for check in (generated, lint, release_check, solutions, tooling, stubs, bugzoo, notebook_run):
         session.log(f"--- {check.__name__}: {(check.__doc__ or '').splitlines()[0]}")
         check(session)
 

@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST as tensors, from IDX files on disk or, failing that, torchvision's download.
+"""MNIST and Fashion-MNIST as tensors, from IDX files on disk or, failing that, torchvision's download;
+and scikit-learn's bundled 8x8 digits, which need no download at all.
 
     train_images, train_labels, test_images, test_labels = load_dataset("mnist", "data")
 
@@ -8,6 +9,11 @@ t10k-labels-idx1-ubyte, each gzipped or not) are looked for in data_dir and in t
 torchvision uses (data_dir/MNIST/raw, data_dir/FashionMNIST/raw). A folder that holds only the
 t10k pair is split in two: the first 80 % for training, the last 20 % as the held-out set (8,000
 and 2,000 for the 10,000 MNIST test digits).
+
+"digits" is the 1,797 8x8 digits that scikit-learn ships inside its package (a gzipped CSV file,
+read directly: importing scikit-learn would cost more than reading it). Their pixels, 0 to 16, are
+scaled to 0 to 255 so that they flow through the same pipeline; the first 1,437 train, the last 360
+are held out (written by other people than most of the first: a fair test).
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import torch
 from torch import Tensor
 
 FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+DATASETS = (*FOLDERS, "digits")  # what --dataset accepts
+DIGITS_CSV = "sklearn/datasets/data/digits.csv.gz"  # inside the scikit-learn distribution
+DIGITS_TRAIN = 1437  # the first 80 % of the 1,797 digits; the last 360 are held out
 TRAIN = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
@@ -108,6 +117,38 @@ def _download(name: str, data_dir: Path) -> Splits:
     return Splits(train.data, train.targets.long(), test.data, test.targets.long())
 
 
+def digits_file() -> Path:
+    """scikit-learn's bundled digits.csv.gz, found without importing scikit-learn (that takes a second)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        path = Path(str(distribution("scikit-learn").locate_file(DIGITS_CSV)))
+    except PackageNotFoundError:
+        raise DataUnavailable(
+            "--dataset digits reads the 8x8 digits bundled with scikit-learn, which is not installed here: "
+            "`python -m pip install scikit-learn`."
+        ) from None
+    if not path.is_file():
+        raise DataUnavailable(f"scikit-learn is installed but its digits file {path} is missing; reinstall it.")
+    return path
+
+
+def load_digits() -> Splits:
+    """scikit-learn's 1,797 8x8 digits as uint8 (N, 8, 8) images scaled to 0-255: 1,437 to train, 360 held out."""
+    path = digits_file()
+    try:
+        rows = [line.split(",") for line in gzip.decompress(path.read_bytes()).decode("ascii").splitlines() if line]
+        table = torch.tensor([[int(value) for value in row] for row in rows], dtype=torch.int64)
+    except (OSError, EOFError, zlib.error, ValueError) as error:
+        raise DataUnavailable(f"{path} cannot be read as scikit-learn's digits ({error}); reinstall it.") from None
+    if table.ndim != 2 or table.shape[1] != 65:
+        raise DataUnavailable(f"{path} holds shape {tuple(table.shape)}; expected 1,797 rows of 64 pixels and a label.")
+    images = (table[:, :64] * 255 / 16).round().to(torch.uint8).reshape(-1, 8, 8)
+    labels = table[:, 64]
+    cut = DIGITS_TRAIN
+    return Splits(images[:cut], labels[:cut], images[cut:], labels[cut:])
+
+
 def unavailable_message(name: str, data_dir: Path, reason: str) -> str:
     """The few plain lines that tell a person how to get the data set onto this machine."""
     files = "  ".join(f"{n}.gz" for n in TRAIN + TEST)
@@ -121,18 +162,22 @@ def unavailable_message(name: str, data_dir: Path, reason: str) -> str:
             f"--dataset fashion-mnist --data-dir {DEBIAN_FASHION}",
             f"  - a folder holding only {TEST[0]}.gz and {TEST[1]}.gz: --data-dir FOLDER trains on "
             "the first 80 % of those images and validates on the rest",
+            "  - real digits with nothing to download: --dataset digits (scikit-learn's 1,797 8x8 digits, "
+            "bundled with the package)",
         ]
     )
 
 
 def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> Splits:
-    """Return (train_images, train_labels, test_images, test_labels) of "mnist" or "fashion-mnist".
+    """Return (train_images, train_labels, test_images, test_labels) of "mnist", "fashion-mnist" or "digits".
 
     Raises DataUnavailable, with a message that says where to put the files, when they are not
-    on disk and cannot be downloaded.
+    on disk and cannot be downloaded. "digits" ignores data_dir: it is in scikit-learn's package.
     """
-    if name not in FOLDERS:
-        raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(FOLDERS)}")
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(DATASETS)}")
+    if name == "digits":
+        return load_digits()
     data_dir = Path(data_dir)
     found = _from_disk([data_dir, data_dir / FOLDERS[name] / "raw"])
     if found is not None:
@@ -144,4 +189,6 @@ def load_dataset(name: str, data_dir: str | Path, download: bool = True) -> Spli
     except Exception as error:  # urllib, socket and torchvision all raise their own kinds
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(error).__name__  # torchvision's last line is the cause
+        if "CERTIFICATE_VERIFY_FAILED" in str(error):  # python.org's Python on macOS, before its first setup
+            reason += "; on macOS, run 'Install Certificates.command' in the Python folder of Applications"
         raise DataUnavailable(unavailable_message(name, data_dir, f"the download failed ({reason}).")) from None

@@ -1,12 +1,14 @@
-"""Train your TwoLayerNet on MNIST (or Fashion-MNIST) and draw a report of how it learned.
+"""Train your TwoLayerNet on MNIST (or Fashion-MNIST, or scikit-learn's 8x8 digits) and draw a report of how it learned.
 
     python -m tools.learner.train                              your katas/, 10 epochs on MNIST in ./data
     python -m tools.learner.train --reference                  the same with the reference solutions/
     python -m tools.learner.train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
     python -m tools.learner.train --data-dir /work/shared/datasets/mnist-t10k    (t10k only: 8,000 + 2,000)
+    python -m tools.learner.train --dataset digits        scikit-learn's bundled 8x8 digits: no download
 
 It uses your package's own TwoLayerNet, flatten_images and train_model, one epoch at a time,
-and writes a PNG with the loss and accuracy curves and the validation images the net got wrong.
+and writes a PNG (tools/learner/report.py) with the loss and accuracy curves, the confusion matrix,
+the first layer's weights drawn as images, and the validation images the net got wrong.
 Exit status: 0 trained, 1 a kata is not written yet, 2 bad options or no data.
 """
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 # torch is imported only once the arguments are known to be good: it takes seconds.
 
 MEAN, STD = 0.1307, 0.3081
+# Pixel mean and standard deviation (of pixel / 255) per data set; Fashion-MNIST keeps MNIST's.
+STATS = {"mnist": (MEAN, STD), "fashion-mnist": (MEAN, STD), "digits": (0.305, 0.375)}
 FASHION_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
 BAR_WIDTH = 30
 MAX_WRONG_SHOWN = 24
@@ -41,7 +45,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=16, help="images per SGD step (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="torch.manual_seed (default 0)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default cpu)")
-    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    parser.add_argument(
+        "--dataset",
+        choices=tuple(STATS),
+        default="mnist",
+        help="mnist (default), fashion-mnist, or digits: scikit-learn's 1,797 8x8 digits, no download",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where the IDX files are (./data)")
     parser.add_argument("--reference", action="store_true", help="train solutions/ instead of your katas/")
     parser.add_argument("--report", type=Path, default=None, help="PNG to write (reports/<dataset>.png)")
@@ -59,9 +68,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def normalise(package: ModuleType, images: Tensor, device: str) -> Tensor:
-    """(N, 28, 28) uint8 -> (N, 784) float rows, scaled to [0, 1] then standardised."""
-    return ((package.flatten_images(images) / 255 - MEAN) / STD).to(device)
+def normalise(package: ModuleType, images: Tensor, device: str, dataset: str = "mnist") -> Tensor:
+    """(N, 28, 28) uint8 -> (N, 784) float rows (8x8 -> 64 for digits), scaled to [0, 1] then standardised."""
+    mean, std = STATS[dataset]
+    return ((package.flatten_images(images) / 255 - mean) / std).to(device)
 
 
 def count_batches(model: Any, total: int, label: str) -> None:
@@ -91,39 +101,25 @@ def clear_bar() -> None:
 
 
 def write_report(
-    path: Path, history: dict[str, list[float]], wrong: list[tuple], n_wrong: int, title: str, names: tuple
+    path: Path,
+    history: dict[str, list[float]],
+    wrong: list[tuple],
+    n_wrong: int,
+    title: str,
+    names: tuple,
+    W1: Tensor,
+    image_shape: tuple[int, int],
+    matrix: Tensor,
 ) -> None:
-    """Loss and accuracy curves above a grid of misclassified validation images."""
+    """Loss and accuracy curves, the confusion matrix, the first layer's weights, the misclassified images."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
-    cols = 8
-    rows = max(1, -(-len(wrong) // cols))
-    fig = plt.figure(figsize=(12, 4.5 + 1.5 * rows), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[4, 1.5 * rows])  # type: ignore[misc]
-    epochs = range(1, len(history["train_loss"]) + 1)
+    from tools.learner.report import report_figure
 
-    loss_ax, acc_ax = top.subplots(1, 2)
-    loss_ax.plot(epochs, history["train_loss"], marker="o")
-    loss_ax.set(title="training loss (L2)", xlabel="epoch", ylabel="loss")
-    acc_ax.plot(epochs, [100 * a for a in history["train_accuracy"]], marker="o", label="train")
-    acc_ax.plot(epochs, [100 * a for a in history["validation_accuracy"]], marker="o", label="validation")
-    acc_ax.set(title="accuracy", xlabel="epoch", ylabel="%")
-    acc_ax.legend()
-    for ax in (loss_ax, acc_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-    bottom.suptitle(f"misclassified validation images: {n_wrong:,} in all, the first {len(wrong)} shown")
-    for ax in bottom.subplots(rows, cols, squeeze=False).flat:
-        ax.axis("off")
-    for ax, (image, label, guess) in zip(bottom.axes, wrong):
-        ax.imshow(image, cmap="gray_r")
-        ax.set_title(f"label {names[label]}\nnet {names[guess]}", fontsize=8)
-
-    fig.suptitle(title)
+    fig = report_figure(history, W1, image_shape, matrix, wrong, n_wrong, title, names)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -133,14 +129,15 @@ def train(args: argparse.Namespace) -> int:
     import torch
 
     from tools.data import load_dataset
+    from tools.learner.report import confusion_matrix
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("--device cuda: torch sees no CUDA device here; use --device cpu", file=sys.stderr)
         return 2
     package = importlib.import_module("solutions" if args.reference else "katas")
     splits = load_dataset(args.dataset, args.data_dir)
-    x_train = normalise(package, splits.train_images, args.device)
-    x_val = normalise(package, splits.test_images, args.device)
+    x_train = normalise(package, splits.train_images, args.device, args.dataset)
+    x_val = normalise(package, splits.test_images, args.device, args.dataset)
     y_train, y_val = splits.train_labels.to(args.device), splits.test_labels.to(args.device)
 
     torch.manual_seed(args.seed)
@@ -187,11 +184,15 @@ def train(args: argparse.Namespace) -> int:
     wrong = [(splits.test_images[i], int(splits.test_labels[i]), int(guesses[i])) for i in shown]
     names = FASHION_NAMES if args.dataset == "fashion-mnist" else tuple(str(d) for d in range(10))
     final = history["validation_accuracy"][-1]
+    matrix = confusion_matrix(splits.test_labels, guesses)
+    image_shape = (int(splits.test_images.shape[-2]), int(splits.test_images.shape[-1]))
     title = (
-        f"{package.__name__}.TwoLayerNet(784, {args.hidden}, 10) on {args.dataset}, {args.epochs} epochs, "
+        f"{package.__name__}.TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {args.dataset}, "
+        f"{args.epochs} epochs, "
         f"lr {args.lr}, batch {args.batch_size}: validation accuracy {100 * final:.2f} %"
     )
-    write_report(args.report, history, wrong, len(wrong_rows), title, names)
+    W1 = model.params["W1"]
+    write_report(args.report, history, wrong, len(wrong_rows), title, names, W1, image_shape, matrix)
     print(f"report: {args.report}")
     print(f"final validation accuracy: {100 * final:.2f} %")
     return 0
