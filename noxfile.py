@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import nox
@@ -28,6 +29,8 @@ PYTHON = ENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = ENV / "pyproject.sha256"
 
 nox.options.sessions = ["progress"]
+# Every session runs in .nox/shared and never uses uv, so nox's "uv binary not found." is only noise.
+logging.getLogger("nox").addFilter(lambda record: record.getMessage() != "uv binary not found.")
 nox.options.default_venv_backend = "none"
 
 
@@ -134,10 +137,20 @@ def kata_number(session: nox.Session, what: str) -> int:
         session.error(str(error))
 
 
-def reference_only(session: nox.Session) -> None:
-    """Stop, in one line, a session that needs solutions/ in a student copy (`nox -s release`), which has none."""
-    if not (ROOT / "solutions").is_dir():
-        session.error(f"`nox -s {session.name}` needs the reference solutions, and this student copy has none")
+HAS_REFERENCE = (ROOT / "solutions").is_dir()  # False in a student copy (`nox -s release`)
+REFERENCE_ONLY: list[str] = []  # the sessions such a copy leaves out; asked for, they say why (end of file)
+
+
+def reference_session(name: str | None = None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a session that needs solutions/, or, in a student copy, only remember its name."""
+
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        if HAS_REFERENCE:
+            return nox.session(name=name or func.__name__)(func)
+        REFERENCE_ONLY.append(name or func.__name__)
+        return func
+
+    return register
 
 
 # -- The learner's sessions, one per kata, generated from tools/manifest.toml -------------------
@@ -153,11 +166,10 @@ for _kata in katas():
 for _kata in katas():
 
     def _reference(session: nox.Session, kata=_kata) -> None:
-        reference_only(session)
         pytest(session, "solutions", [kata.test_file])
 
     _reference.__doc__ = f"Test the reference for kata {_kata.number} ({_kata.path('solutions')})."
-    nox.session(name=f"solution-{_kata.number}")(_reference)
+    reference_session(f"solution-{_kata.number}")(_reference)
 
 
 @nox.session
@@ -200,17 +212,15 @@ def notebook(session: nox.Session) -> None:
     session.run(python, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", "notebooks/explore.ipynb", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def bench(session: nox.Session) -> None:
     """Time one epoch: hand-written backward against torch.autograd and the bare matrix products."""
-    reference_only(session)
     tool(session, "maintainer.bench", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def bugzoo(session: nox.Session) -> None:
     """Inject each known mistake into the reference: do the tests catch it, and name it?"""
-    reference_only(session)
     tool(session, "maintainer.bugzoo", *session.posargs)
 
 
@@ -223,39 +233,33 @@ def grade(session: nox.Session) -> None:
     tool(session, "instructor.grade", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def release(session: nox.Session) -> None:
     """Write a student copy without solutions into a new folder: `nox -s release -- ../course-katas`."""
-    if session.posargs[:1] != ["--check"]:
-        reference_only(session)
     session.run(sys.executable, "-m", "tools.instructor.release", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def solutions(session: nox.Session) -> None:
     """Run every kata test against the reference in solutions/ (must pass); check the manifest's `needs`."""
-    reference_only(session)
     tool(session, "maintainer.reference", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def tooling(session: nox.Session) -> None:
     """Test the tools themselves (tools/tests): generator, runner, supervision, train, bench."""
-    reference_only(session)
     session.run(shared_env(session), "-m", "pytest", "tools/tests", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def stubs(session: nox.Session) -> None:
     """Prove the tests discriminate: each kata's tests all fail on its pristine stub, blamed on it."""
-    reference_only(session)
     tool(session, "maintainer.stubs_fail")
 
 
-@nox.session
+@reference_session()
 def lint(session: nox.Session) -> None:
     """ruff (lint and format check), mypy (solutions/, tools/, tests/), and the GitHub workflows' schema."""
-    reference_only(session)
     python = shared_env(session)
     session.run(python, "-m", "ruff", "check", ".")
     session.run(python, "-m", "ruff", "format", "--check", ".")
@@ -264,28 +268,24 @@ def lint(session: nox.Session) -> None:
     session.run(python, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
 
 
-@nox.session(name="notebook-run")
+@reference_session("notebook-run")
 def notebook_run(session: nox.Session) -> None:
     """Execute notebooks/explore.ipynb headless on the reference, offline: every cell must run, within 2 min."""
-    reference_only(session)
     session.run(shared_env(session, "notebook-run"), "-m", "tools.maintainer.notebook_run", *session.posargs)
 
 
-@nox.session
+@reference_session()
 def generated(session: nox.Session) -> None:
     """Check what is derived from solutions/ and the manifest: katas/, name tables, hints, README (-- --write)."""
-    reference_only(session)
     session.run(sys.executable, "-m", "tools.maintainer.generated", *session.posargs)
 
 
-@nox.session
 def release_check(session: nox.Session) -> None:
     """A student copy made in a temporary folder holds no line of any solution, and every kata as its stub."""
-    reference_only(session)
     session.run(sys.executable, "-m", "tools.instructor.release", "--check")
 
 
-@nox.session
+@reference_session()
 def ci(session: nox.Session) -> None:
     """What this repository's CI runs: generated, lint, release --check, solutions, tooling, stubs, bugzoo, notebook."""
     for check in (generated, lint, release_check, solutions, tooling, stubs, bugzoo, notebook_run):
@@ -311,11 +311,13 @@ def _requested_sessions(argv: list[str]) -> list[str]:
 
 # An unknown session (`nox -s kata-12`) gets one line listing the valid ones, not nox's bare "not found".
 _unknown = [name for name in _requested_sessions(sys.argv[1:]) if name not in nox.registry.get()]
+if _unknown and _unknown[0] in REFERENCE_ONLY:
+    print(f"nox: `nox -s {_unknown[0]}` needs the reference solutions, and this student copy has none.")
+    sys.exit(2)
 if _unknown:
     _others = [name for name in nox.registry.get() if not name.startswith(("kata-", "solution-"))]
     _last = len(katas())
-    print(
-        f"nox: there is no session {_unknown[0]!r}. Choose kata-1 ... kata-{_last}, "
-        f"solution-1 ... solution-{_last}, or {', '.join(_others)}."
-    )
+    _solutions = f"solution-1 ... solution-{_last}, " if HAS_REFERENCE else ""
+    _choose = f"kata-1 ... kata-{_last}, {_solutions}or {', '.join(_others)}"
+    print(f"nox: there is no session {_unknown[0]!r}. Choose {_choose}.")
     sys.exit(2)

@@ -90,7 +90,8 @@ def parse_number(text: str) -> Kata:
 def kata_from_args(argv: list[str], usage: str, most: int = 1) -> Kata | None:
     """The kata named by argv[0] for a command-line tool; None after printing the usage or the error."""
     if not 1 <= len(argv) <= most:
-        print(f"usage: {usage}")
+        extra = f"; got {len(argv)} arguments ({' '.join(argv)})" if len(argv) > most else ""
+        print(f"usage: {usage}{extra}")
         return None
     try:
         return parse_number(argv[0])

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.manifest import ROOT, by_module
+from tools.manifest import ROOT, Kata, by_module, katas
 
 SOLUTIONS = ROOT / "solutions"
 KATAS = ROOT / "katas"
@@ -102,6 +102,21 @@ def pristine(module: str) -> str:
     if SOLUTIONS.is_dir():
         return stub_source((SOLUTIONS / f"{module}.py").read_text(encoding="utf-8"), module)
     return (PRISTINE / f"{module}.py").read_text(encoding="utf-8")
+
+
+def still_stubs(package_dir: Path, chosen: Iterable[Kata] | None = None) -> list[Kata]:
+    """The katas (of chosen; all when None) whose file in package_dir still holds a line of its stub: the
+    `raise NotImplementedError("kata-N (name): ...")` or `# TODO kata-N (name): fill this in` it was given."""
+    found = []
+    for kata in katas() if chosen is None else chosen:
+        path = package_dir / f"{kata.module}.py"
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        if (
+            f'"{kata.label}: ' in text  # the message of its raise
+            or f"# TODO {kata.label}: " in text
+        ):
+            found.append(kata)
+    return found
 
 
 def render(stubbed: Iterable[str] | None = None) -> dict[str, str]:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import runner
-from tools.manifest import Kata, by_number, katas
+from tools.learner import progress
+from tools.manifest import Kata, katas
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,8 @@ class KataGrade:
 
     @property
     def status(self) -> str:
-        if self.done:
-            return "done"
-        failing = [o for o in self.outcomes if not (o.passed or o.skipped)]
-        if failing and all(o.not_started and o.blame == self.kata.number for o in failing) and not self.passed:
-            return "not started"
-        causes = sorted({o.blame for o in failing if o.blame and o.blame != self.kata.number})
-        return "to fix" + (f" (waits on {', '.join(by_number(n).label for n in causes)})" if causes else "")
+        """As `nox -s progress` says it: done, not started, 3 of 5 tests pass, waits for kata-7."""
+        return progress.status(list(self.outcomes), self.kata.number)[0]
 
 
 def grade(root: Path | None = None) -> list[KataGrade]:

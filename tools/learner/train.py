@@ -20,6 +20,7 @@ import math
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,10 @@ MAX_WRONG_SHOWN = 24
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    given = sys.argv[1:] if argv is None else argv
+    if "--reference" in given and not (Path(__file__).resolve().parents[2] / "solutions").is_dir():
+        print("--reference: this student copy has no reference solutions; leave it out to train your own katas/")
+        sys.exit(2)
     parser = argparse.ArgumentParser(prog="python -m tools.learner.train", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
@@ -55,8 +60,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reference", action="store_true", help="train solutions/ instead of your katas/")
     parser.add_argument("--report", type=Path, default=None, help="PNG to write (reports/<dataset>.png)")
     args = parser.parse_args(argv)
-    if args.reference and not (Path(__file__).resolve().parents[2] / "solutions").is_dir():
-        parser.error("--reference: this student copy has no reference solutions; train your own katas/ (leave it out)")
     for name in ("epochs", "hidden", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -198,12 +201,23 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-def unfinished(error: NotImplementedError) -> str:
-    """One line naming the kata to finish: the stub's own message, or where the raise came from."""
+def unfinished(error: NotImplementedError, needs: Sequence[int] = (8,), package_dir: Path | None = None) -> str:
+    """The stub's own message (or where the raise came from), and, when earlier katas that `needs` build on
+    are stubs too, the first of them: the one to write first."""
     if str(error):
-        return str(error)
-    frame = traceback.extract_tb(error.__traceback__)[-1]
-    return f"{frame.filename}:{frame.lineno} ({frame.name}) raises NotImplementedError: finish that kata first"
+        said = str(error)
+    else:
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        said = f"{frame.filename}:{frame.lineno} ({frame.name}) raises NotImplementedError: finish that kata first"
+    from tools.manifest import ROOT, by_number, closure
+    from tools.stubs import still_stubs
+
+    wanted = {k.number: k for n in needs for k in (*closure(by_number(n)), by_number(n))}
+    left = still_stubs(package_dir or ROOT / "katas", sorted(wanted.values(), key=lambda k: k.number))
+    if len(left) > 1 or (left and left[0].label not in said):
+        names = ", ".join(k.label for k in left)
+        said += f"\nStill stubs: {names}. Start with the first: `nox -s kata-{left[0].number}`."
+    return said
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         return train(args)
     except NotImplementedError as error:
         clear_bar()
-        print(f"cannot train yet: {unfinished(error)}", file=sys.stderr)
+        package_dir = Path(__file__).resolve().parents[2] / ("solutions" if args.reference else "katas")
+        print(f"cannot train yet: {unfinished(error, (8,), package_dir)}", file=sys.stderr)
         return 1
     except DataUnavailable as error:
         print(error, file=sys.stderr)

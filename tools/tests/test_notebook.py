@@ -53,8 +53,23 @@ def test_check_prints_what_nox_kata_n_prints(
     monkeypatch.delenv("KATA_TRACK", raising=False)
     out = io.StringIO()
     assert notebook.run_check(3, out) == cli.returncode == status
-    assert same(out.getvalue()) == same(cli.stdout + cli.stderr)
+    # The same text, but for the commands it suggests, said as the notebook's calls (check(4), hint(4)).
+    assert same(out.getvalue()) == notebook.notebook_words(same(cli.stdout + cli.stderr))
+    assert "`nox -s" not in out.getvalue()
     assert said in out.getvalue() and "Traceback" not in out.getvalue()
+
+
+def test_check_from_a_plain_python_prints_in_order(tmp_path: Path) -> None:
+    """Outside a kernel (a terminal, a script) the worker writes straight to the same stdout: same order."""
+    env = {**os.environ, "KATA_ROOT": str(tree(tmp_path, "stub"))}
+    env.pop("KATA_TRACK", None)
+    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "-rN", "tests/test_sigmoid.py"]
+    cli = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False)
+    code = "from tools.learner.notebook import check; check(3)"
+    plain = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False
+    )
+    assert same(plain.stdout) == same(cli.stdout), plain.stdout
 
 
 @pytest.mark.parametrize("bad", [12, 0, "foo", "kata-10"])

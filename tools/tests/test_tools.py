@@ -106,6 +106,7 @@ def test_progress_status_of_a_kata():
         "not started (waits for kata-7)",
         False,
     )
+    assert progress.status([outcome(True), outcome(False, 2, True)], 7) == ("waits for kata-2", False)
     assert progress.bar(3, 9).endswith("3 of 9 katas done")
     assert by_number(1).label == "kata-1 (affine)"
 

@@ -125,6 +125,22 @@ def test_cli_unfinished_kata_exits_1_with_one_line(
     assert capsys.readouterr().err == f"cannot train yet: {message}\n"
 
 
+def test_an_unfinished_kata_sends_the_learner_to_the_first_stub_it_builds_on(tmp_path: Path) -> None:
+    from tools import stubs
+    from tools.manifest import katas
+
+    stubs.write_package(tmp_path / "katas", stubbed=[k.module for k in katas() if 4 <= k.number <= 8])
+    error = NotImplementedError("kata-8 (train): flatten_images is not written yet; write it in katas/train.py")
+    said = train.unfinished(error, (8,), tmp_path / "katas")
+    assert said.splitlines() == [
+        str(error),
+        "Still stubs: kata-4 (l2), kata-5 (accuracy), kata-6 (init), kata-7 (model), kata-8 (train). "
+        "Start with the first: `nox -s kata-4`.",
+    ]
+    stubs.write_package(tmp_path / "katas", stubbed=["train"])
+    assert train.unfinished(error, (8,), tmp_path / "katas") == str(error)  # only kata 8 left: said already
+
+
 def test_cli_bad_option_is_an_argparse_error(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as raised:
         train.main(["--device", "tpu"])
