@@ -137,6 +137,17 @@ def write_package(dest: Path, stubbed: Iterable[str] | None = None) -> None:
         (dest / name).write_text(text, encoding="utf-8", newline="\n")
 
 
+def write_pristine(dest: Path) -> None:
+    """Write the package of every kata as its starting stub to dest: made from solutions/, or, in a student
+    copy, copied from tools/pristine/."""
+    if SOLUTIONS.is_dir():
+        write_package(dest)
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in PRISTINE.glob("*.py"):
+        (dest / path.name).write_bytes(path.read_bytes())
+
+
 def backup(path: Path) -> Path:
     """Copy a learner's file to .kata-backups/<stamp>/ and return where it went."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
