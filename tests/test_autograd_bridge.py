@@ -217,7 +217,19 @@ def test_sgd_step_matches_the_hand_written_update():
     for key, name in WANT_MAP.items():
         module.get_parameter(name).grad = stale[key].clone()
     got_loss = judge.call(mod.sgd_step, module, x, labels, lr)
-    judge.close("the loss", got_loss, loss.detach(), compare_dtype=False)
+    with torch.no_grad():
+        after = {k: params[k] - lr * g for k, g in zip(KEYS, grads)}
+        loss_after = l2(reference(x, *(after[k] for k in KEYS)), labels)
+    judge.close(
+        "the loss",
+        got_loss,
+        loss.detach(),
+        {
+            "this is the loss after the step, computed again on the moved parameters: return the loss "
+            "computed before optimizer.step() (the one loss.backward() differentiated).": loss_after
+        },
+        compare_dtype=False,
+    )
     state = module.state_dict()
     for key, grad in zip(KEYS, grads):
         judge.close(

@@ -74,8 +74,9 @@ def scales(inp, hidden, out):
     """check_std's arguments for W1 and W2, with the scale mistakes specific to each."""
     fan_out = "W1 is scaled by its fan-out, hidden_dim: He uses the fan-in, inp_dim."
     he = "W2 uses the He scale sqrt(2 / hidden_dim); Xavier needs sqrt(2 / (hidden_dim + out_dim))."
+    xavier = "W1 uses the Xavier scale sqrt(2 / (inp_dim + hidden_dim)); He needs sqrt(2 / inp_dim)."
     return [
-        ("W1", inp, "inp_dim", {fan_out: math.sqrt(2 / hidden)}),
+        ("W1", inp, "inp_dim", {fan_out: math.sqrt(2 / hidden), xavier: math.sqrt(2 / (inp + hidden))}),
         ("W2", hidden + out, "(hidden_dim + out_dim)", {he: math.sqrt(2 / hidden)}),
     ]
 

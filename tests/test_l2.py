@@ -17,13 +17,20 @@ def reference(y, labels):
 
 def diagnoses(y, labels, loss, dy):
     n, c = y.shape
+    as_numbers = labels[:, None].to(y.dtype)  # each label broadcast along its row, as a number
+    no_onehot = "the labels are subtracted as numbers (y - labels): turn them into one-hot rows first, then subtract."
+    no_target = "the target is all zeros: build the one-hot rows from the labels and subtract them from y."
     return {
         "loss": {
+            no_onehot: lambda: ((y - as_numbers) ** 2).sum() / n,
+            no_target: lambda: (y**2).sum() / n,
             "the loss is divided by N * C (a mean over every entry); divide by the batch size N only.": (loss / c),
             "the loss is not divided by the batch size N.": loss * n,
             "the loss is the square root of the right one (a norm, not a squared error).": lambda: loss.sqrt(),
         },
         "dy": {
+            no_onehot: lambda: 2 / n * (y - as_numbers),
+            no_target: lambda: 2 / n * y,
             "dy is divided by N * C; the loss divides by N only.": dy / c,
             "dy is missing the factor 2 from the derivative of the square.": dy / 2,
             "dy has the wrong sign: it is (2 / N) (y - onehot), not (onehot - y).": -dy,

@@ -124,11 +124,17 @@ def backward(net, dout, cache):
     grads = getattr(net, "grads", None)
     for key, grad in grads.items() if isinstance(grads, dict) else ():
         if grad is old.get(key) and isinstance(grad, torch.Tensor) and grad.dtype != net.params[key].dtype:
+            if not bool(grad.any()):
+                raise judge.fail(
+                    f"backward left grads['{key}'] as the net started it (all zeros): it did not store a gradient "
+                    f"for it.\n  Likely cause: d{key} is computed but never put into self.grads: "
+                    f"self.grads['{key}'] = d{key}."
+                )
             raise judge.fail(
-                f"after backward, grads['{key}'] is the tensor the net started with, still {grad.dtype}, "
-                f"while params['{key}'] is {net.params[key].dtype}.\n  Likely cause: backward adds into the old "
-                "gradient tensors in place (`+=`), which keeps their old dtype and whatever they held: store the "
-                f"new gradients instead (self.grads['{key}'] = d{key})."
+                f"backward added grads['{key}'] into the tensor the net started with (`+=`, in place) instead of "
+                f"storing a new gradient: it still is that old tensor ({grad.dtype}; this test made params['{key}'] "
+                f"{net.params[key].dtype}), and an in-place add keeps whatever it held before.\n  Likely cause: "
+                f"`self.grads['{key}'] += d{key}`: store the new gradient instead (self.grads['{key}'] = d{key})."
             )
 
 
@@ -170,11 +176,17 @@ def test_backward_uses_the_cache_it_is_given():
     judge.call(net.forward, x2)
     backward(net, dout, cache1)
     want = judge.autograd(lambda *p: reference(x1, *p), [params[k] for k in KEYS], dout)
-    for key, expected in zip(KEYS, want):
+    last = judge.autograd(lambda *p: reference(x2, *p), [params[k] for k in KEYS], dout)
+    stale = (
+        "backward used what the last forward (of x2) kept, not the cache it was given: take everything "
+        "backward needs from its `cache` argument (forward returns it; nothing is stored on self)."
+    )
+    for key, expected, of_x2 in zip(KEYS, want, last):
         judge.close(
             f"grads['{key}'] (after forward(x1), forward(x2), backward(dout, cache of x1))",
             net.grads[key],
             expected,
+            {stale: of_x2},
         )
 
 

@@ -237,7 +237,16 @@ def check_history(history, n_epochs):
             raise judge.fail(f"history['{key}'] is {judge.kind(values)}; expected a list with one float per epoch.")
         judge.value(f"len(history['{key}'])", len(values), n_epochs, "One entry per epoch.")
         if not all(isinstance(v, float) for v in values):
-            raise judge.fail(f"history['{key}'] should hold Python floats (use .item()); it holds {values!r}.")
+            odd = next(v for v in values if not isinstance(v, float))
+            raise judge.fail(
+                f"history['{key}'] should hold Python floats, one per epoch; it holds {judge.kind(odd)} "
+                f"such as {odd!r}.\n  Likely cause: "
+                + (
+                    "the tensor itself was appended: append `.item()` of it."
+                    if isinstance(odd, torch.Tensor)
+                    else "convert each value with float(...) before appending it."
+                )
+            )
 
 
 def test_the_history_has_one_entry_per_epoch():

@@ -508,11 +508,11 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
         (kata,) = done
         following = [k for k in katas() if k.number > kata.number and not _known_done(k)]
         then = (
-            f"next: `nox -s kata-{following[0].number}`, open {following[0].path()}"
+            f"Next: `nox -s kata-{following[0].number}`, open {following[0].path()}"
             if following
-            else "the katas after it pass too: train your network on real digits with `nox -s train`"
+            else "The katas after it pass too: train your network on real digits with `nox -s train`"
             if kata.number < len(katas())
-            else "that was the last kata: train your network on real digits with `nox -s train`"
+            else "That was the last kata: train your network on real digits with `nox -s train`"
         )
         return [f"{kata.label} passes every test. {then}."]
     by_kata: dict[int, list[bool]] = {}
@@ -524,9 +524,9 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
         kata = by_number(number)
         flags = by_kata[number]
         state = "not started" if all(flags) else "to fix"
+        count = f"{len(flags)} failing test{'s' if len(flags) > 1 else ''}"
         lines.append(
-            f"{kata.label}: {state}, the cause of {len(flags)} failing test(s). Edit {kata.path(track)}; "
-            f"hint: `nox -s hint -- {number}`."
+            f"{kata.label}: {state} ({count} because of it). Edit {kata.path(track)}; hint: `nox -s hint -- {number}`."
         )
     return lines
 
