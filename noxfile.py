@@ -250,7 +250,8 @@ def solutions(session: nox.Session) -> None:
 @reference_session()
 def tooling(session: nox.Session) -> None:
     """Test the tools themselves (tools/tests): generator, runner, supervision, train, bench."""
-    session.run(shared_env(session), "-m", "pytest", "tools/tests", *session.posargs)
+    # Two xdist workers: most of these tests wait (on time limits, on watches), so two halve the wait.
+    session.run(shared_env(session), "-m", "pytest", "-n", "2", "tools/tests", *session.posargs)
 
 
 @reference_session()
