@@ -107,7 +107,7 @@ def test_backward_matches_central_differences_of_your_forward():
     g = torch.Generator().manual_seed(3)
     x, W, b, dout = (judge.rand(*s, generator=g) for s in ((3, 4), (5, 4), (5,), (3, 5)))
     check_forward(x, W, b)
-    _, cache = judge.call(mod.affine_forward, x, W, b)
+    _, cache = judge.call(mod.affine_forward, x, W, b, explain=FORWARD_CRASH)
     grads = judge.unpack(judge.call(mod.affine_backward, dout, cache, explain=BACKWARD_CRASH), ("dx", "dW", "db"))
     numeric = [judge.numerical_grad(lambda: mod.affine_forward(x, W, b)[0], t, dout) for t in (x, W, b)]
     diagnoses = backward_diagnoses(x, W, dout, *numeric)
@@ -124,7 +124,7 @@ def test_float32_stays_float32():
 def test_backward_can_skip_dx():
     g = torch.Generator().manual_seed(13)
     x, W, b, dout = (judge.rand(*s, generator=g) for s in ((4, 5), (3, 5), (3,), (4, 3)))
-    _, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b), ("out", "cache"))
+    _, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b, explain=FORWARD_CRASH), ("out", "cache"))
     dx, dW, db = judge.unpack(judge.call(mod.affine_backward, dout, cache, False), ("dx", "dW", "db"))
     if dx is not None:
         raise judge.fail(
