@@ -206,8 +206,8 @@ def _watch_worker(
             process = subprocess.Popen(
                 command,
                 cwd=ROOT,
-                stdout=None if live else subprocess.DEVNULL,
-                stderr=None if live else stderr,
+                stdout=_descriptor(1) if live else subprocess.DEVNULL,
+                stderr=_descriptor(2) if live else stderr,
             )
         watch, killed, finished = _Watch(job=first), False, None
         events = _tail(folder / "events.jsonl")
@@ -234,6 +234,17 @@ def _watch_worker(
             process.wait()
             raise
     return watch, process.returncode, killed
+
+
+def _descriptor(fd: int) -> int | None:
+    """Hand a live worker this process's descriptor `fd` itself, not only what it inherits: on Windows a
+    child inherits the process's standard handles, which a descriptor redirected with os.dup2 (as check(N)
+    does in a notebook) does not change. None when there is no such descriptor (pythonw)."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        return None
+    return fd
 
 
 def _tail(path: Path) -> Callable[[], list[dict]]:
