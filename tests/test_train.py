@@ -335,7 +335,10 @@ def test_your_pipeline_learns_real_handwritten_digits():
     net_mod = judge.load("model")
     x, vx = (judge.call(mod.flatten_images, images) for images in (digits.train_images, digits.test_images))
     judge.tensor("flatten_images(the 1,437 training digits)", x, shape=(1437, 64))
-    x, vx = ((flat / 255 - 0.305) / 0.375 for flat in (x, vx))  # as `nox -s train -- --dataset digits` does
+    from tools.learner.train import STATS
+
+    mean, std = STATS["digits"]
+    x, vx = ((flat / 255 - mean) / std for flat in (x, vx))  # as `nox -s train -- --dataset digits` does
     torch.manual_seed(0)
     net = judge.call(net_mod.TwoLayerNet, 64, 64, 10)
     history = judge.call(mod.train_model, net, x, digits.train_labels, vx, digits.test_labels, 10, 0.2, 16)

@@ -97,11 +97,17 @@ def stub_source(text: str, module: str) -> str:
     return "".join(out + lines[done:])
 
 
-def pristine(module: str) -> str:
-    """The starting stub of one kata module: made from solutions/, or, in a student copy, kept in tools/pristine/."""
+def pristine_files() -> dict[str, str]:
+    """{file name: text} of the package with every kata as its starting stub: made from solutions/, or, in a
+    student copy (which has none), the copies kept in tools/pristine/."""
     if SOLUTIONS.is_dir():
-        return stub_source((SOLUTIONS / f"{module}.py").read_text(encoding="utf-8"), module)
-    return (PRISTINE / f"{module}.py").read_text(encoding="utf-8")
+        return render()
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(PRISTINE.glob("*.py"))}
+
+
+def pristine(module: str) -> str:
+    """The starting stub of one kata module."""
+    return pristine_files()[f"{module}.py"]
 
 
 def still_stubs(package_dir: Path, chosen: Iterable[Kata] | None = None) -> list[Kata]:
@@ -138,14 +144,10 @@ def write_package(dest: Path, stubbed: Iterable[str] | None = None) -> None:
 
 
 def write_pristine(dest: Path) -> None:
-    """Write the package of every kata as its starting stub to dest: made from solutions/, or, in a student
-    copy, copied from tools/pristine/."""
-    if SOLUTIONS.is_dir():
-        write_package(dest)
-        return
+    """Write the package with every kata as its starting stub to dest (pristine_files)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for path in PRISTINE.glob("*.py"):
-        (dest / path.name).write_bytes(path.read_bytes())
+    for name, text in pristine_files().items():
+        (dest / name).write_text(text, encoding="utf-8", newline="\n")
 
 
 def backup(path: Path) -> Path:

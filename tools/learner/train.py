@@ -25,6 +25,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from tools.manifest import ROOT
+
 if TYPE_CHECKING:
     from torch import Tensor
 
@@ -40,7 +42,7 @@ MAX_WRONG_SHOWN = 24
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     given = sys.argv[1:] if argv is None else argv
-    if "--reference" in given and not (Path(__file__).resolve().parents[2] / "solutions").is_dir():
+    if "--reference" in given and not (ROOT / "solutions").is_dir():
         print("--reference: this student copy has no reference solutions; leave it out to train your own katas/")
         sys.exit(2)
     parser = argparse.ArgumentParser(prog="python -m tools.learner.train", description=__doc__.splitlines()[0])
@@ -209,7 +211,7 @@ def unfinished(error: NotImplementedError, needs: Sequence[int] = (8,), package_
     else:
         frame = traceback.extract_tb(error.__traceback__)[-1]
         said = f"{frame.filename}:{frame.lineno} ({frame.name}) raises NotImplementedError: finish that kata first"
-    from tools.manifest import ROOT, by_number, closure
+    from tools.manifest import by_number, closure
     from tools.stubs import still_stubs
 
     wanted = {k.number: k for n in needs for k in (*closure(by_number(n)), by_number(n))}
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return train(args)
     except NotImplementedError as error:
         clear_bar()
-        package_dir = Path(__file__).resolve().parents[2] / ("solutions" if args.reference else "katas")
+        package_dir = ROOT / ("solutions" if args.reference else "katas")
         print(f"cannot train yet: {unfinished(error, (8,), package_dir)}", file=sys.stderr)
         return 1
     except DataUnavailable as error:

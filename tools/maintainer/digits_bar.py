@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from tools.learner.train import STATS
 from tools.manifest import ROOT
 
 UPDATE = "param -= learning_rate * model.grads[key]"
@@ -96,7 +97,8 @@ def accuracy(train: Any, seed: int) -> float:
     from tools.data import load_digits
 
     digits = load_digits()
-    x, vx = ((train.flatten_images(i) / 255 - 0.305) / 0.375 for i in (digits.train_images, digits.test_images))
+    mean, std = STATS["digits"]
+    x, vx = ((train.flatten_images(i) / 255 - mean) / std for i in (digits.train_images, digits.test_images))
     torch.manual_seed(seed)
     net = TwoLayerNet(64, 64, 10)
     history = train.train_model(net, x, digits.train_labels, vx, digits.test_labels, 10, 0.2, 16)
