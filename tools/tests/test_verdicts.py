@@ -1,8 +1,11 @@
 """Remembered verdicts: `nox -s progress` shows them at once, and forgets one when a file it depends on changes."""
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from tools import stubs, verdicts
 from tools.manifest import ROOT, by_module
@@ -65,3 +68,107 @@ def test_progress_says_in_one_line_when_pytest_refuses_its_options(tmp_path):
     assert result.returncode == 2
     assert result.stdout.count("\n") == 1 and "unrecognized arguments: --no-such-option" in result.stdout, result
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def stored(root):
+    """A tree with every kata solved and affine's verdict remembered: (the table, affine's entry)."""
+    stubs.write_package(root / "katas", stubbed=())
+    verdicts.store(root, by_module("affine"), [Outcome("tests/test_affine.py::t", True, ran=(1,))])
+    table = json.loads(verdicts.cache_file(root).read_text(encoding="utf-8"))
+    return table, table["affine"]
+
+
+def one(entry, **changes):
+    """affine's entry with its one outcome changed: a key set to a value, or removed when given None."""
+    outcome = {key: value for key, value in {**entry["outcomes"][0], **changes}.items() if value is not None}
+    return {**entry, "outcomes": [outcome]}
+
+
+# Valid JSON of the wrong structure, as an older tool, a hand edit or another program may leave it.
+CORRUPT = {
+    "an entry that is a list": lambda e: [e],
+    "an entry that is a number": lambda e: 3,
+    "an entry without outcomes": lambda e: {k: v for k, v in e.items() if k != "outcomes"},
+    "an entry with an unknown key": lambda e: {**e, "more": 1},
+    "files that are a list": lambda e: {**e, "files": list(e["files"])},
+    "a file digest that is a number": lambda e: {**e, "files": {**e["files"], "katas/affine.py": 1}},
+    "outcomes that are a dict": lambda e: {**e, "outcomes": e["outcomes"][0]},
+    "outcomes that are a number": lambda e: {**e, "outcomes": 5},
+    "an outcome that is a string": lambda e: {**e, "outcomes": ["tests/test_affine.py::t"]},
+    "an outcome without ran": lambda e: one(e, ran=None),
+    "an outcome without passed": lambda e: one(e, passed=None),
+    "an outcome with an unknown key": lambda e: one(e, verdict="ok"),
+    "ran that is a number": lambda e: one(e, ran=1),
+    "ran that holds a string": lambda e: one(e, ran=["1"]),
+    "ran that names no kata": lambda e: one(e, ran=[0]),
+    "ran past the last kata": lambda e: one(e, ran=[99]),
+    "passed that is a string": lambda e: one(e, passed="yes"),
+    "blame that is a string": lambda e: one(e, blame="1"),
+    "blame that names no kata": lambda e: one(e, blame=42),
+    "a test name that is a number": lambda e: one(e, test=7),
+    "an environment that is a list": lambda e: {**e, "environment": [e["environment"]]},
+}
+
+
+@pytest.mark.parametrize("case", CORRUPT)
+def test_a_verdict_of_the_wrong_structure_is_judged_again_and_rebuilt(tmp_path, capsys, case):
+    table, entry = stored(tmp_path)
+    path = verdicts.cache_file(tmp_path)
+    table["affine"] = table["relu"] = CORRUPT[case](entry)
+    path.write_text(json.dumps(table), encoding="utf-8")
+    affine, relu = by_module("affine"), by_module("relu")
+    assert verdicts.load(tmp_path, affine) is None and verdicts.load(tmp_path, relu) is None
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1, said  # once per process, not once per kata
+    assert str(path) in said and "unreadable" in said and "rebuilt" in said, said
+    outcomes = [Outcome("tests/test_affine.py::t", True, ran=(1,))]
+    verdicts.store(tmp_path, affine, outcomes)  # the verdict judged again replaces the corrupt one
+    assert verdicts.load(tmp_path, affine) == outcomes and verdicts.load(tmp_path, relu) is None
+    assert capsys.readouterr().err == ""
+    assert set(json.loads(path.read_text(encoding="utf-8"))) == {"affine"}  # relu's corrupt entry is gone
+
+
+@pytest.mark.parametrize("text", [b"{", b"[1, 2]", b'"a string"', b"null", b'{"affine": "\xff"}'])
+def test_a_cache_that_is_not_a_table_is_rebuilt(tmp_path, capsys, text):
+    stubs.write_package(tmp_path / "katas", stubbed=())
+    path = verdicts.cache_file(tmp_path)
+    path.parent.mkdir()
+    path.write_bytes(text)
+    assert verdicts.load(tmp_path, by_module("affine")) is None
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1 and str(path) in said and "rebuilt" in said, said
+
+
+def test_a_verdict_of_every_field_round_trips_and_a_stale_one_is_dropped_silently(tmp_path, capsys):
+    stubs.write_package(tmp_path / "katas", stubbed=())
+    model = by_module("model")
+    full = Outcome("tests/test_model.py::t", False, 7, True, "why", True, (1, 2, 7))
+    verdicts.store(tmp_path, model, [full, Outcome("tests/test_model.py::u", True)])
+    assert verdicts.load(tmp_path, model) == [full, Outcome("tests/test_model.py::u", True)]
+    # Written by another version of the tools (another environment, another runner): old, not corrupt.
+    path = verdicts.cache_file(tmp_path)
+    table = json.loads(path.read_text(encoding="utf-8"))
+    table["model"]["outcomes"][0]["field of another version"] = 1
+    for stale in (
+        {"environment": "python 2.7, torch 0.1"},
+        {"files": {**table["model"]["files"], "tools/runner.py": "0"}},
+    ):
+        path.write_text(json.dumps({"model": {**table["model"], **stale}}), encoding="utf-8")
+        assert verdicts.load(tmp_path, model) is None
+    assert capsys.readouterr().err == ""
+
+
+def test_a_kata_run_with_a_corrupt_verdict_ends_with_its_own_verdict(tmp_path):
+    table, entry = stored(tmp_path)
+    table["relu"] = [entry]  # kata-1's run reads the verdicts of the katas after it: corrupt
+    table["sigmoid"] = one(entry, ran=None)
+    table["l2"] = one(entry, passed="yes")
+    verdicts.cache_file(tmp_path).write_text(json.dumps(table), encoding="utf-8")
+    env = dict(os.environ, KATA_ROOT=str(tmp_path), KATA_TIMEOUT="60")  # a busy machine is not what this tests
+    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "-rN", "tests/test_affine.py"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "kata-1 (affine) passes every test" in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    assert done.stderr.count("unreadable") == 1, done.stderr
+    assert verdicts.load(tmp_path, by_module("affine")) is not None  # judged and remembered again
