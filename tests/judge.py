@@ -26,6 +26,7 @@ import inspect
 import re
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -75,16 +76,17 @@ class ProgramExit(BaseException):
 class Session:
     track: str  # "katas" or "solutions": the package judged
     root: Path  # the folder that holds that package
-    timeout: float  # seconds a test may run
+    timeout: float  # seconds of processor time a test may use (its clock time: WALL_FACTOR times that)
     hung: dict[tuple[str, str], str] = field(default_factory=dict)  # (file, function) -> the message
     unusable: dict[str, str] = field(default_factory=dict)  # kata module -> why its import cannot be used
     arm: Callable[[float], Any] = lambda seconds: contextlib.nullcontext()  # the supervisor's backstop
 
     @contextlib.contextmanager
-    def limit(self, seconds: float) -> Iterator[None]:
-        """Run a block under a time limit: TimedOut here, and the supervisor's hard stop just after."""
-        with self.arm(seconds), time_limit(seconds):
-            yield
+    def limit(self, seconds: float) -> Iterator[Clock]:
+        """Run a block under a time limit (`seconds` of processor time, WALL_FACTOR times that on the clock):
+        TimedOut here, and the supervisor's hard stop just after the clock's limit."""
+        with self.arm(seconds * WALL_FACTOR), time_limit(seconds) as clock:
+            yield clock
 
     def package_dir(self) -> Path:
         return self.root / self.track
@@ -144,26 +146,81 @@ def test() -> Test:
 # Time limits, and watching which kata's code runs
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise TimedOut in this thread if the block runs longer than `seconds` (an endless loop, say).
+WALL_FACTOR = 2.0  # a test's limit on the clock, as a multiple of its limit in processor time
 
-    A timer thread sets an asynchronous exception on this one: pure Python, so it works on every
-    platform; it lands at the next Python instruction. A wait inside one C call is the supervisor's
-    to stop (tools/runner.py).
+
+def single_threaded() -> None:
+    """One torch thread for kata code, in every process that runs it (set by tests/plugin.py and by the
+    warm parent of forked workers). The katas' tensors are tiny: on a busy machine torch's one thread per
+    core wait on each other (the digits training took 15.5 s with 2 threads against 0.84 s with 1, beside
+    the same load), and a warm parent must not have started a thread pool before it forks."""
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    with contextlib.suppress(RuntimeError):  # allowed once per process, before any inter-op work
+        torch.set_num_interop_threads(1)
+
+
+@dataclass
+class Clock:
+    """What a time limit measured: processor seconds and clock seconds since the block began."""
+
+    limit: float  # processor seconds allowed
+    wall_limit: float  # clock seconds allowed
+    cpu: float = 0.0
+    wall: float = 0.0
+    stopped_by: str = ""  # "", "cpu" or "wall": which limit stopped the block
+
+    @property
+    def computing(self) -> bool:
+        """Whether the block was computing when it was stopped (not waiting: a sleep, input(), a lock)."""
+        return self.stopped_by == "cpu" or self.cpu >= self.limit / 2
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, wall: float | None = None) -> Iterator[Clock]:
+    """Raise TimedOut in this thread once the block has used `seconds` of processor time (an endless loop,
+    say), or has run `wall` seconds on the clock (WALL_FACTOR times `seconds` unless given: a wait).
+
+    Processor time is the process's own: what other programs on a busy machine take is not counted, so a
+    correct kata is judged the same on a loaded computer. A watcher thread sets an asynchronous exception
+    on this one: pure Python, so it works on every platform; it lands at the next Python instruction. A
+    wait inside one C call is the supervisor's to stop (tools/runner.py).
     """
     target = threading.get_ident()
+    clock = Clock(seconds, wall if wall is not None else seconds * WALL_FACTOR)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    done = threading.Event()
 
-    def interrupt() -> None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(TimedOut))
+    def measure() -> None:
+        clock.cpu, clock.wall = time.process_time() - cpu0, time.monotonic() - wall0
 
-    timer = threading.Timer(seconds, interrupt)
-    timer.daemon = True
-    timer.start()
+    def watch() -> None:
+        while not done.wait(0.05):
+            measure()
+            if clock.cpu > clock.limit or clock.wall > clock.wall_limit:
+                clock.stopped_by = "cpu" if clock.cpu > clock.limit else "wall"
+                while not done.is_set():  # again each second: a bare `except` in the loop may swallow one
+                    _async_raise(target, TimedOut)
+                    done.wait(1.0)
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True, name="kata-time-limit")
+    watcher.start()
     try:
-        yield
+        yield clock
     finally:
-        timer.cancel()
+        done.set()
+        watcher.join()
+        measure()
+        if clock.stopped_by:  # a TimedOut set just as the block ended lands here, not in the caller's code
+            with contextlib.suppress(TimedOut):
+                for _ in range(10_000):  # a loop: an asynchronous exception lands at its jumps
+                    pass
+
+
+def _async_raise(thread: int, error: type[BaseException]) -> None:
+    # (Never with NULL to clear one: in CPython 3.11 that leaves the interpreter checking every instruction.)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(error))
 
 
 def kata_of_file(filename: str) -> Kata | None:
@@ -316,7 +373,7 @@ def import_kata(kata: Kata) -> Any:
                 frames = _frames_in_track(error)
                 at = f" (stopped at {need.path(track)}:{frames[-1].lineno}: {(frames[-1].line or '').strip()})"
                 session().unusable[need.module] = (
-                    f"importing {need.path(track)} did not finish within {session().timeout:g} s: the code at the "
+                    f"importing {need.path(track)} did not finish within the test's time limit: the code at the "
                     "top level of the file (outside any function) runs on import, and it does not end"
                     + (at if frames else "")
                 )
@@ -394,6 +451,12 @@ COMMON_CRASHES = {
     r"one_hot is only applicable to index tensor": "labels must be an integer (long) tensor of class indices.",
     r"leaf Variable that requires grad is being used in an in-place operation": "an in-place update of a tensor "
     "that requires grad: run the update under `with torch.no_grad():`.",
+    r"Can't call numpy\(\) on Tensor that requires grad": "a tensor that requires grad went into NumPy (.numpy(), "
+    "np.asarray, np.* on a tensor): NumPy's operations are invisible to autograd, so torch refuses. Its advice, "
+    ".detach().numpy(), gets the values but cuts them out of autograd's graph, and torch.autograd (kata 9) can no "
+    "longer differentiate through your code: in a computation, stay in torch operations (@, torch.exp, "
+    "torch.where, .clamp, .sum ...) on the tensors you are given; .detach() belongs only where a value is "
+    "finished with autograd (a loss to record or print).",
     r"does not require grad and does not have a grad_fn": "backward or autograd.grad on a result computed from "
     "tensors that do not require grad: make the leaves with .requires_grad_(True) and compute under "
     "torch.enable_grad().",
@@ -702,6 +765,99 @@ def value(name: str, got: Any, expected: Any, explain: str = "") -> None:
     """Fail unless got == expected, for plain values (keys, counts, types)."""
     if got != expected:
         raise fail(f"{name}: got {got!r}; expected {expected!r}.{(' ' + explain) if explain else ''}")
+
+
+def _listed(names: list[str]) -> str:
+    """'x', 'x and W', 'x, W and b'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def in_graph(
+    fn: Callable,
+    args: tuple,
+    names: tuple[str, ...],
+    reference: Callable[..., Tensor] | None = None,
+    explain: Mapping[str, str] | None = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+) -> None:
+    """Fail, in words, unless fn's result stays in autograd's graph when its inputs require grad.
+
+    fn is called again on copies of args whose floating-point tensors require grad, as torch.autograd
+    calls a layer (kata 9 runs the learner's layers and loss so); names are the returned tuple's, the
+    first being the result that must be differentiable. Each input that requires grad must be reached
+    from that result by autograd and, given reference (a torch function of the same args), receive
+    the gradient reference's gives it. A forward that passes its values through NumPy, Python numbers,
+    .detach() or torch.no_grad() returns the right numbers but not this.
+    """
+    leaves = tuple(
+        a.detach().clone().requires_grad_(True) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args
+    )
+    params = _parameter_names(fn, len(args))
+    inputs = [(params[i], a) for i, a in enumerate(leaves) if isinstance(a, Tensor) and a.requires_grad]
+    if not inputs:
+        return
+    with torch.enable_grad():
+        got = tensor(names[0], unpack(call(fn, *leaves, explain=explain), names)[0])
+    listed = _listed([n for n, _ in inputs])
+    subject = f"{names[0]} from {describe_call(fn, leaves)}"
+    if got.grad_fn is None and not any(got is leaf for _, leaf in inputs):
+        state = (
+            "is a new leaf (it requires grad, but has no grad_fn that leads back to them)"
+            if got.requires_grad
+            else "does not (it has no grad_fn)"
+        )
+        raise fail(
+            f"{subject} is not connected to its inputs' autograd graph: {listed} "
+            f"{'requires' if len(inputs) == 1 else 'require'} grad here and {names[0]} {state}. Every torch "
+            "operation on a tensor that requires grad records itself in the graph and returns a tensor that "
+            "requires grad; a result that does not, although an input does, was computed where autograd could not "
+            "follow, and torch.autograd (kata 9 runs your layers and loss under it) cannot differentiate it.\n"
+            "  Likely cause: the values left torch's operations on the way: a NumPy round trip (.numpy(), np.*, "
+            "torch.from_numpy), .detach() or .data, Python numbers (.item(), .tolist(), float()) made into a tensor "
+            "again (torch.tensor(...), requires_grad=True does not reconnect it), or a block under torch.no_grad(). "
+            "Stay in torch operations on the tensors you are given."
+        )
+    g = torch.Generator().manual_seed(0)
+    dout = torch.randn(got.shape, generator=g, dtype=torch.float64).to(got.dtype)
+    with torch.enable_grad():
+        grads = torch.autograd.grad(got, [leaf for _, leaf in inputs], grad_outputs=dout, allow_unused=True)
+    unreached = [name for (name, _), grad in zip(inputs, grads) if grad is None]
+    if unreached:
+        cut = _listed(unreached)
+        reached = [name for name, _ in inputs if name not in unreached]
+        raise fail(
+            f"{subject} is not connected to {cut} in autograd's graph: its values depend on {cut}, but autograd "
+            f"finds no path from {names[0]} back to {cut} (the gradient comes out None)"
+            + (f", while {_listed(reached)} {'is' if len(reached) == 1 else 'are'} reached" if reached else "")
+            + f". A tensor cut out of the graph keeps its values but not the record of where they came from, so "
+            f"torch.autograd (kata 9) would leave {cut} untrained.\n"
+            f"  Likely cause: {cut} went into the formula detached: .detach(), .data, a NumPy round trip or Python "
+            f"numbers (.item(), .tolist()) made values that autograd cannot trace back. Use {cut} itself."
+        )
+    if reference is None:
+        return
+    doubles = tuple(
+        a.detach().double().requires_grad_(True) if any(a is leaf for _, leaf in inputs) else a for a in leaves
+    )
+    with torch.enable_grad():
+        expected = torch.autograd.grad(
+            reference(*doubles),
+            [d for d in doubles if isinstance(d, Tensor) and d.requires_grad],
+            grad_outputs=dout.double(),
+            allow_unused=True,
+        )
+    for (name, leaf), grad, want in zip(inputs, grads, expected):
+        try:
+            expected_grad = torch.zeros_like(leaf) if want is None else want.to(leaf.dtype)
+            close(f"the gradient for {name}", grad, expected_grad, rtol=rtol, atol=atol)
+        except KataError as error:
+            raise fail(
+                f"{subject} has the right values, but autograd's gradient through it is wrong: {error.problem}\n"
+                f"  Likely cause: part of {names[0]} was computed apart from the graph (values written into it from "
+                "a detached or NumPy computation, .data, or an autograd.Function of your own), so autograd "
+                "differentiates another function than the one whose values you return. Stay in torch operations."
+            ) from None
 
 
 # ---------------------------------------------------------------------------------------------

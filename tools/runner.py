@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tools.manifest import ROOT, Kata, by_module, by_number, katas
 
@@ -66,6 +66,25 @@ class Outcome:
     @property
     def kata(self) -> Kata | None:
         return by_module(Path(self.test.split("::")[0]).stem.removeprefix("test_"))
+
+
+def parse_seconds(text: str) -> float:
+    """A time limit in seconds, from a command line or the environment: a number greater than 0."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not (0 < seconds < float("inf")):
+        raise ValueError(f"{text!r} is not a time limit: give a number of seconds greater than 0, such as 60")
+    return seconds
+
+
+def seconds_argument(text: str) -> float:
+    """parse_seconds as an argparse type: a bad value is argparse's one-line error."""
+    try:
+        return parse_seconds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,9 +411,8 @@ def prepare_warm(test_files: Sequence[str] = ()) -> None:
     pool has started is not safe, and the katas' tensors are small."""
     import importlib
 
-    import torch
-
-    torch.set_num_threads(1)
+    judge = importlib.import_module("tests.judge")
+    judge.single_threaded()
     importlib.import_module("tests.plugin")
     for path in test_files:
         importlib.import_module(f"tests.{Path(path).stem}")
@@ -563,13 +581,29 @@ def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> No
         verdicts.store(root, kata, [o for o in outcomes if o.kata == kata])
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A bad option is one line that says what is valid, not argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{message}\n")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
         work(Path(argv[1]))
         return 0
-    parser = argparse.ArgumentParser(prog="python -m tools.runner", add_help=False)
+    parser = _OneLineParser(prog="python -m tools.runner", add_help=False)
     parser.add_argument("--track", choices=("katas", "solutions"), default=os.environ.get("KATA_TRACK", "katas"))
+    parser.add_argument("--kata-timeout", type=seconds_argument)  # checked here: one line, not pytest's usage
     known, rest = parser.parse_known_args(argv)
+    if known.kata_timeout is not None:
+        rest = [*rest, "--kata-timeout", str(known.kata_timeout)]
+    elif "KATA_TIMEOUT" in os.environ:
+        try:
+            parse_seconds(os.environ["KATA_TIMEOUT"])
+        except ValueError as error:
+            print(f"KATA_TIMEOUT: {error}", file=sys.stderr)
+            return 2
     quiet = ["--disable-warnings"] if known.track == "katas" else []  # torch's warnings are not the learner's
     try:
         (outcomes,) = run([Job(tuple(rest), known.track)], live=True, pytest_args=quiet)

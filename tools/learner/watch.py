@@ -190,8 +190,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", action="store_true", help="poll the files instead of waiting for file events")
     parser.add_argument("--kata", help="start at this kata (a number or a name) instead of the first unfinished")
     parser.add_argument("--interval", type=float, default=0.3, help="seconds between polls (default 0.3)")
-    parser.add_argument("--kata-timeout", type=float, help="seconds a test may run (default: the tests' own, 10)")
+    parser.add_argument(
+        "--kata-timeout",
+        type=runner.seconds_argument,
+        help="seconds of processor time a test may use (default: the tests' own, 10, or $KATA_TIMEOUT)",
+    )
     args = parser.parse_args(argv)
+    if "KATA_TIMEOUT" in os.environ and args.kata_timeout is None:
+        try:
+            runner.parse_seconds(os.environ["KATA_TIMEOUT"])
+        except ValueError as error:
+            parser.error(f"KATA_TIMEOUT: {error}")
     start = None
     if args.kata:
         try:

@@ -1,10 +1,14 @@
 """The tooling around the katas: stub generator, reset, hints, progress, manifest."""
 
+import os
 import re
+import subprocess
+import sys
+import time
 
 import pytest
 
-from tools import stubs
+from tools import runner, stubs
 from tools.learner import hint, progress, reset
 from tools.manifest import ROOT, by_number, katas, parse_number
 from tools.runner import Outcome
@@ -120,6 +124,59 @@ def test_time_limit_stops_an_endless_loop():
     with judge.time_limit(5):  # a block that finishes in time is left alone
         total = sum(range(1000))
     assert total == 499500
+
+
+def test_time_limit_counts_processor_time_not_the_clock():
+    """A test that waits on other programs (here: sleeps, which uses no processor time) is not stopped at its
+    limit, only at the clock's ceiling; one that computes is stopped by processor time, and says so."""
+    from tests import judge
+
+    with judge.time_limit(0.3, wall=5) as clock:
+        time.sleep(0.6)  # twice the limit on the clock, almost no processor time
+    assert clock.stopped_by == "" and clock.wall >= 0.6 and clock.cpu < 0.3, clock
+    with pytest.raises(judge.TimedOut), judge.time_limit(0.3, wall=30) as clock:
+        while True:
+            pass
+    assert clock.stopped_by == "cpu" and clock.computing and clock.wall < 10, clock
+    with pytest.raises(judge.TimedOut), judge.time_limit(10, wall=0.5) as clock:
+        while True:
+            time.sleep(0.01)
+    assert clock.stopped_by == "wall" and not clock.computing and clock.cpu < 0.5, clock
+
+
+def test_kata_code_runs_with_one_torch_thread():
+    import torch
+
+    from tests import judge
+
+    judge.single_threaded()
+    assert torch.get_num_threads() == 1
+    assert torch.get_num_interop_threads() == 1
+
+
+@pytest.mark.parametrize("text", ["abc", "-5", "0", "nan", "inf", ""])
+def test_a_time_limit_that_is_not_a_positive_number_is_refused_in_one_line(text):
+    with pytest.raises(ValueError, match=r"^.* is not a time limit: give a number of seconds greater than 0"):
+        runner.parse_seconds(text)
+    assert runner.parse_seconds("2.5") == 2.5
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_the_runner_refuses_a_bad_time_limit_in_one_line(how):
+    env = {**os.environ, "KATA_TIMEOUT": "-5"} if how == "environment" else dict(os.environ)
+    extra = ["--kata-timeout", "-5"] if how == "option" else []
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.runner", "tests/test_relu.py", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, (done.returncode, lines)
+    assert "'-5' is not a time limit" in lines[0], lines
 
 
 def test_check_needs_finds_a_missing_and_a_stale_need():
