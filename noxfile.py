@@ -22,7 +22,13 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from tools.manifest import katas, parse_number  # noqa: E402
+from tools.manifest import ManifestError, katas, parse_number  # noqa: E402
+
+try:  # every session (and `nox -l`) is made from the manifest: a broken one is its one line, not a traceback
+    katas()
+except ManifestError as _error:
+    print(_error, file=sys.stderr)
+    sys.exit(2)
 
 ENV = ROOT / ".nox" / "shared"
 PYTHON = ENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from tools import stubs
-from tools.manifest import ROOT, katas
+from tools.manifest import ROOT, command, katas
 
 # What stays behind: the answers, and what only works (or only matters) beside them.
 LEFT_OUT = (
@@ -205,6 +205,7 @@ def check() -> int:
     return 1 if problems else 0
 
 
+@command
 def main(argv: list[str]) -> int:
     if argv == ["--check"]:
         return check()

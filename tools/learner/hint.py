@@ -6,9 +6,10 @@ import re
 import sys
 import textwrap
 
-from tools.manifest import Kata, kata_from_args, katas
+from tools.manifest import Kata, command, kata_from_args, katas
 
 
+@command
 def show(argv: list[str]) -> int:
     names = ", ".join(f"{k.number} {k.name}" for k in katas())
     kata = kata_from_args(argv, f"nox -s hint -- N [LEVEL]   (N: {names})", most=2)

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 from tools import stubs
-from tools.manifest import ROOT, Kata, kata_from_args
+from tools.manifest import ROOT, Kata, command, kata_from_args
 
 USAGE = "nox -s reset -- N [--undo]   (one kata at a time; --undo puts back its newest backup)"
 
 
+@command
 def main(argv: list[str]) -> int:
     undo = "--undo" in argv
     kata = kata_from_args([a for a in argv if a != "--undo"], USAGE)

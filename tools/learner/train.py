@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from tools.manifest import ROOT
+from tools.manifest import ROOT, command
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -222,6 +222,7 @@ def unfinished(error: NotImplementedError, needs: Sequence[int] = (8,), package_
     return said
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from tools.data import DataUnavailable

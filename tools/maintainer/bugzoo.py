@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import runner, stubs
-from tools.manifest import Kata, katas, parse_number, tomllib
+from tools.manifest import Kata, command, katas, parse_number, tomllib
 
 ZOO = Path(__file__).with_name("bugzoo.toml")
 LIKELY = "Likely cause: "
@@ -99,6 +99,7 @@ def verdict(mistake: Mistake, outcomes: list[runner.Outcome]) -> Verdict:
     return Verdict(mistake, caught=bool(failures), diagnosis=next(causes, "").removeprefix(LIKELY))
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.maintainer.bugzoo", description=__doc__.splitlines()[0])
     parser.add_argument("--kata", help="only this kata's mistakes (a number or a name)")

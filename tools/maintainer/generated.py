@@ -18,7 +18,7 @@ import re
 import sys
 
 from tools import stubs
-from tools.manifest import ROOT, katas
+from tools.manifest import ROOT, command, katas
 
 README = ROOT / "README.md"
 TABLE_BEGIN, TABLE_END = "<!-- katas: generated from tools/manifest.toml -->", "<!-- /katas -->"
@@ -150,9 +150,13 @@ def write() -> int:
     return 0
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args not in ([], ["--write"]):
+@command
+def main(argv: list[str]) -> int:
+    if argv not in ([], ["--write"]):
         print("usage: python -m tools.maintainer.generated [--write]")
-        sys.exit(2)
-    sys.exit(write() if args else check())
+        return 2
+    return write() if argv else check()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -12,9 +12,10 @@ import tempfile
 from pathlib import Path
 
 from tools import runner, stubs
-from tools.manifest import Kata, katas
+from tools.manifest import Kata, command, katas
 
 
+@command
 def main() -> int:
     chosen = katas()
     with tempfile.TemporaryDirectory() as tmp:

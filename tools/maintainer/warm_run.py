@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tools.manifest import ROOT, by_number
+from tools.manifest import ROOT, by_number, command
 
 
+@command
 def main(argv: list[str]) -> int:
     kata = by_number(int(argv[0]) if argv else 3)
     rounds = int(argv[1]) if len(argv) > 1 else 10
@@ -26,9 +27,9 @@ def main(argv: list[str]) -> int:
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(rounds):
-        for name, command in commands.items():
+        for name, words in commands.items():
             start = time.perf_counter()
-            subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            subprocess.run(words, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
             times[name].append(time.perf_counter() - start)
     for name, values in times.items():
         print(f"{name:<22} median {statistics.median(values):.2f} s over {rounds} runs")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tools import stubs
 from tools.maintainer import bugzoo
-from tools.manifest import ROOT, parse_number
+from tools.manifest import ROOT, command, parse_number
 
 
 class Watching:
@@ -101,6 +101,7 @@ def time_saves(module: str, saves: int, poll: bool) -> list[float]:
             watch.stop()
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.maintainer.watch_timing", description=__doc__.splitlines()[0]
