@@ -28,11 +28,13 @@ import sys
 import threading
 import time
 import traceback
+import unittest
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from torch import Tensor
 
@@ -54,6 +56,10 @@ class NotStarted(KataError):
 
     def __init__(self, message: str, blame: int | None = None) -> None:
         super().__init__(message, blame, about_inputs=False)
+
+
+# What a test runner treats as a test's outcome when raised: from code a test calls, each is a failure.
+OUTCOMES = (pytest.skip.Exception, pytest.fail.Exception, pytest.exit.Exception, unittest.SkipTest)
 
 
 class TimedOut(BaseException):
@@ -614,6 +620,11 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
         message = f"SystemExit({error}): your code must return its result, not end the program"
     elif isinstance(error, KeyboardInterrupt):
         message = "KeyboardInterrupt: remove the `raise KeyboardInterrupt` (or input()) from your code"
+    elif isinstance(error, OUTCOMES):
+        message = (
+            f"{type(error).__name__}({str(error)[:200]!r}), one of pytest's own outcomes: only a test decides whether "
+            "it passes, fails or is skipped. Your code must return its result and let the tests judge it"
+        )
     else:
         message = f"{type(error).__name__}: {error}".strip()
     text = f"{doing} raised {message}{line}"
@@ -850,10 +861,10 @@ def in_graph(
     for (name, leaf), grad, want in zip(inputs, grads, expected):
         try:
             expected_grad = torch.zeros_like(leaf) if want is None else want.to(leaf.dtype)
-            close(f"the gradient for {name}", grad, expected_grad, rtol=rtol, atol=atol)
+            close(f"autograd's gradient for {name}", grad, expected_grad, rtol=rtol, atol=atol)
         except KataError as error:
             raise fail(
-                f"{subject} has the right values, but autograd's gradient through it is wrong: {error.problem}\n"
+                f"{subject} has the right values, but autograd differentiates it wrongly: {error.problem}\n"
                 f"  Likely cause: part of {names[0]} was computed apart from the graph (values written into it from "
                 "a detached or NumPy computation, .data, or an autograd.Function of your own), so autograd "
                 "differentiates another function than the one whose values you return. Stay in torch operations."

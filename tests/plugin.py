@@ -168,7 +168,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Run tests in kata order, whatever order the files were given in.
     order = {f"test_{k.module}": k.number for k in katas()}
     items.sort(key=lambda item: order.get(item.path.stem, 99))
-    config.stash[_channel_key].emit("collected", tests=[item.nodeid for item in items])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tell the supervisor which tests will run (after -k, --deselect and the like): each must be reported."""
+    session.config.stash[_channel_key].emit("collected", tests=[item.nodeid for item in session.items])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +200,7 @@ def pytest_runtest_call(item: pytest.Item):
     try:
         with judge.watching(state), session.limit(session.timeout) as clock:
             result = yield
-    except (judge.KataError, pytest.skip.Exception, pytest.fail.Exception, pytest.exit.Exception):
+    except judge.KataError:
         raise
     except judge.TimedOut as error:
         raise timed_out(error, state, clock, item.config.stash[_channel_key]) from None
@@ -251,7 +255,7 @@ def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, chan
 def unexpected(error: BaseException, state: judge.Test) -> judge.KataError | BaseException:
     """A crash that did not go through judge.call, or a test that tripped over a strange result."""
     frames = judge._frames_in_track(error)
-    if frames or isinstance(error, (SystemExit, KeyboardInterrupt, judge.ProgramExit)):
+    if frames or isinstance(error, (SystemExit, KeyboardInterrupt, judge.ProgramExit, *judge.OUTCOMES)):
         return judge._crash(error, f"calling {frames[-1].name}" if frames else "your code", None)
     if judge.session().track == "solutions":
         return error  # on the reference this is a bug in the tests: keep its traceback
@@ -318,7 +322,7 @@ def _trim(report: pytest.TestReport, budget: list[int]) -> None:
     report.sections[:] = trimmed
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # the outermost wrapper: it sees the report as pytest will
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     _trim(report, item.config.stash.setdefault(_output_left_key, [2 * OUTPUT_SHOWN]))
@@ -333,6 +337,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, outcome: dict) -> None:
     """Replace a failure's traceback with its message, blamed on the kata at fault."""
     kata = kata_of(item)
+    if report.skipped and kata is not None:
+        # A kata test has two outcomes, pass and fail; the tests never skip. A skip or an xfail that still
+        # reached here came from code the test ran: it is a failure.
+        report.outcome = "failed"
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+        report.longrepr = judge._frame(
+            kata,
+            f"this test ended as skipped{' (' + report.when + ')' if report.when != 'call' else ''}, by code it "
+            "ran: only a test decides whether it passes, fails or is skipped. Your code must return its result",
+        )
     if report.skipped:
         outcome["skipped"] = True
     if kata is None or not report.failed or call.excinfo is None:

@@ -60,7 +60,8 @@ class Outcome:
     blame: int | None = None  # the kata a failure is blamed on
     not_started: bool = False  # the failure is a stub's NotImplementedError
     message: str = ""  # the failure as the learner reads it
-    skipped: bool = False
+    skipped: bool = False  # never for a kata's test: those pass or fail
+    did_not_run: bool = False  # collected, and never reported: a failure
     ran: tuple[int, ...] = ()  # the katas whose code ran in the test
 
     @property
@@ -153,6 +154,7 @@ class JudgeError(RuntimeError):
 
 def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bool) -> list[list[Outcome]]:
     results: list[list[Outcome]] = [[] for _ in jobs]
+    collected: dict[int, list[str]] = {}  # per job, every test pytest collected
     hung: list[dict] = []
     first, skip, launch = 0, set[str](), 0
     # ignore_cleanup_errors: on Windows a worker just killed may still hold its files for a moment
@@ -173,6 +175,8 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bo
             (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
             watch, rc, killed = _watch_worker(folder, first, len(jobs), results, hung, live, warm and CAN_FORK)
             launch += 1
+            for index, tests in watch.collected.items():
+                collected.setdefault(index, []).extend(t for t in tests if t not in collected[index])
             if watch.refused is not None or (watch.job == first and not watch.started and rc):
                 stderr = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
                 raise JudgeError(
@@ -201,8 +205,11 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bo
             else:  # it ended outside any test: the job's other tests cannot run
                 for test in watch.collected.get(job, []):
                     if test not in done:
-                        results[job].append(_not_run(test, rc))
+                        results[job].append(_not_run(test, f"the test process ended before it ({_exit_status(rc)})"))
             first, skip = job + 1, set()
+    for index, tests in collected.items():  # a test collected and never reported never passes
+        reported = {o.test for o in results[index]}
+        results[index] += [_not_run(t, "the run stopped before it") for t in tests if t not in reported]
     return results
 
 
@@ -387,14 +394,15 @@ def _exit_status(rc: int | None) -> str:
     return f"exit code {rc}"
 
 
-def _not_run(test: str, rc: int | None) -> Outcome:
+def _not_run(test: str, why: str) -> Outcome:
     kata = by_module(Path(test.split("::")[0]).stem.removeprefix("test_"))
     return Outcome(
         test=test,
         passed=False,
         blame=kata.number if kata else None,
-        message=f"{kata.label + ': ' if kata else ''}this test could not run: the test process ended before it "
-        f"({_exit_status(rc)}).",
+        did_not_run=True,
+        message=f"{kata.label + ': ' if kata else ''}this test did not run: {why}. A test that did not run never "
+        "passes: run it again, and if it happens again, look for code of yours that ends the run.",
     )
 
 
@@ -529,7 +537,7 @@ def _emit(path: Path, event: str, **data: object) -> None:
 
 def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
     """The closing lines: per kata at fault, what to do; or, when one kata's tests all pass, what next."""
-    failures = [o for o in outcomes if not o.passed and not o.skipped]
+    failures = [o for o in outcomes if not o.passed]
     if not failures:
         done = {o.kata for o in outcomes if o.passed and o.kata is not None}
         if track != "katas" or len(done) != 1:
@@ -565,7 +573,7 @@ def _known_done(kata: Kata) -> bool:
     from tools import verdicts
 
     outcomes = verdicts.load(Path(os.environ.get("KATA_ROOT") or ROOT), kata)
-    return outcomes is not None and bool(outcomes) and all(o.passed or o.skipped for o in outcomes)
+    return outcomes is not None and bool(outcomes) and all(o.passed for o in outcomes)
 
 
 def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:
@@ -613,12 +621,16 @@ def main(argv: list[str]) -> int:
     except JudgeError as error:
         return error.code  # pytest printed why
     remember(known.track, rest, outcomes)
+    if not outcomes:  # never a success: a run that judged nothing says nothing about the code
+        print("No test ran, so nothing was judged: check the test names and options given (`-k`, `::name`).")
+        return 1
     lines = next_steps(known.track, outcomes)
+    success = all(o.passed for o in outcomes)
     if lines:
-        title = "done" if all(o.passed or o.skipped for o in outcomes) else "what to do next"
+        title = "done" if success else "what to do next"
         print(f"{'-' * 30} {title} {'-' * 30}")
         print("\n".join(lines))
-    return 0 if all(o.passed or o.skipped for o in outcomes) else 1
+    return 0 if success else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ def status(outcomes: list[runner.Outcome], number: int) -> tuple[str, bool]:
     """(text for the table, done?) for one kata's outcomes."""
     passed = sum(o.passed for o in outcomes)
     total = len(outcomes)
-    if total and passed == total:
+    if not total:
+        return "no test ran", False
+    if passed == total:
         return "done", True
     failing = [o for o in outcomes if not o.passed]
     waits = sorted({o.blame for o in failing if o.blame and o.blame != number})
@@ -23,7 +25,8 @@ def status(outcomes: list[runner.Outcome], number: int) -> tuple[str, bool]:
         return behind.strip(" ()"), False
     if passed == 0 and all(o.not_started for o in failing):
         return "not started" + behind, False
-    return f"{passed} of {total} tests pass{behind}", False
+    unrun = sum(o.did_not_run for o in outcomes)
+    return f"{passed} of {total} tests pass{f' ({unrun} did not run)' if unrun else ''}{behind}", False
 
 
 def bar(done: int, total: int, width: int = 27) -> str:

@@ -173,7 +173,7 @@ class Watch:
             print("\033[2J\033[H", end="")  # a clean screen for each verdict
         print(f"=== {kata.label}: {kata.path()} ===", flush=True)
         outcomes = self.judge([kata], live=True)
-        passed = bool(outcomes) and all(o.passed or o.skipped for o in outcomes)
+        passed = bool(outcomes) and all(o.passed for o in outcomes)
         lines = runner.next_steps("katas", outcomes)
         if lines and not passed:
             print("\n".join(lines))

@@ -36,7 +36,7 @@ def disagreements(outcomes: list[runner.Outcome]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     (outcomes,) = runner.run([runner.Job(("tests", *argv), track="solutions")], live=True)
-    if any(not (o.passed or o.skipped) for o in outcomes):
+    if not outcomes or any(not o.passed for o in outcomes):
         return 1
     if argv:  # a chosen part of the suite says nothing about the manifest as a whole
         return 0

@@ -231,6 +231,38 @@ QUICK = {
     "utf16": Case("relu", (ROOT / "solutions" / "relu.py").read_text(encoding="utf-8").encode("utf-16"), (2,)),
     "ff_fe": Case("relu", b"\xff\xfe", (2,)),
     "latin1": Case("relu", LATIN_1.encode("latin-1"), (2,)),
+    # Kata code that tries to decide a test's outcome: each must be a failure of that test.
+    "skip_from_getattr": Case(
+        "relu",
+        lambda text: (
+            text.replace("def relu_forward(", "def _relu_forward(")
+            + "\ndef __getattr__(name):\n    import pytest\n    pytest.skip('nothing to judge here')\n"
+        ),
+        (2,),
+    ),
+    "skip_from_len": Case(
+        "relu",
+        replace(
+            "    return out, x\n",
+            "    import pytest\n\n    class Pair(tuple):\n        def __len__(self):\n"
+            "            pytest.skip('no')\n\n    return Pair((out, x))\n",
+        ),
+        (2,),
+    ),
+    "xfail": Case("relu", before(RELU_BACKWARD, "import pytest\npytest.xfail('known to fail')"), (2,)),
+    "unittest_skip": Case("relu", before(RELU_BACKWARD, "import unittest\nraise unittest.SkipTest('later')"), (2,)),
+    "pytest_exit": Case("relu", before(RELU_BACKWARD, "import pytest\npytest.exit('all done', returncode=0)"), (2,)),
+    "pytest_exit_on_import": Case("relu", append("import pytest\npytest.exit('all done', returncode=0)\n"), (2,)),
+    # Kata code that stops pytest's run after the test it is in: the tests left are failures, not absent.
+    "session_stop": Case(
+        "relu",
+        before(
+            RELU_FORWARD.splitlines(keepends=True)[0],
+            "import gc, _pytest.main\nfor o in gc.get_objects():\n"
+            "    if isinstance(o, _pytest.main.Session):\n        o.shouldstop = 'enough'",
+        ),
+        (2,),
+    ),
     # 12. Katas 1-8 untouched stubs, kata 9 written but without its sigmoid.
     "no_sigmoid": Case(
         "autograd_bridge",
@@ -292,6 +324,38 @@ def test_ending_the_program_in_affine_is_blamed_on_kata_1_by_kata_7(quick, case)
     word = "SystemExit" if case == "sys_exit" else "KeyboardInterrupt"
     assert all(word in o.message for o in failed), show(failed)
     assert_clean(outcomes)
+
+
+@pytest.mark.parametrize(
+    "case", ["skip_from_getattr", "skip_from_len", "xfail", "unittest_skip", "pytest_exit", "pytest_exit_on_import"]
+)
+def test_kata_code_cannot_decide_a_test_outcome(quick, case):
+    """A skip, an xfail or an exit raised by kata code, anywhere it runs, is a failure of that test, and every
+    collected test is reported: none passes, none is skipped, none is left out."""
+    outcomes = quick[0][case]
+    assert len(outcomes) == 5, f"every one of kata 2's 5 tests must be reported:\n{show(outcomes)}"
+    assert_all_fail(outcomes, blame=2)
+    for o in outcomes:
+        assert o.message.startswith("kata-2 (relu): "), o.message
+        assert "decide" in o.message or "decides" in o.message, (
+            f"the message should say what the code did: {o.message!r}"
+        )
+    assert_clean(outcomes)
+
+
+def test_tests_that_never_ran_are_failures(quick):
+    outcomes = quick[0]["session_stop"]
+    assert len(outcomes) == 5, f"every one of kata 2's 5 tests must be reported:\n{show(outcomes)}"
+    unrun = [o for o in outcomes if o.did_not_run]
+    assert len(unrun) == 4 and all(not o.passed and o.blame == 2 for o in unrun), show(outcomes)
+    assert all("did not run" in o.message for o in unrun), show(unrun)
+
+
+def test_a_run_that_judges_nothing_is_not_a_success(tmp_path):
+    root = build(tmp_path, "relu", append("# unchanged\n"))
+    code, out, _ = run_cli(root, ["tests/test_relu.py", "-k", "no_such_test"], limit=120)
+    assert code == 1, f"exit code {code}:\n{out[-2000:]}"
+    assert "No test ran" in out, out[-2000:]
 
 
 def test_default_dtype_changed_on_import_is_blamed_on_kata_2_by_kata_9(quick):
