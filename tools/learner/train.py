@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -38,6 +40,8 @@ STATS = {"mnist": (MEAN, STD), "fashion-mnist": (MEAN, STD), "digits": (0.305, 0
 FASHION_NAMES = ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
 BAR_WIDTH = 30
 MAX_WRONG_SHOWN = 24
+# What --report may end in: the formats matplotlib writes with no program beyond it and Pillow.
+REPORT_FORMATS = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -70,7 +74,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.data_dir != Path("data") and not args.data_dir.is_dir():
         parser.error(f"--data-dir {args.data_dir}: there is no such folder (give the folder that holds the IDX files)")
     args.report = args.report or Path("reports") / f"{args.dataset}.png"
+    problem = report_problem(args.report, args.dataset)
+    if problem:  # said now, in a line, not after the whole training
+        parser.exit(2, f"{parser.prog}: error: --report {args.report}: {problem}\n")
+    if not args.report.suffix:  # matplotlib writes a PNG and adds the suffix: say the name it will have
+        args.report = args.report.with_name(f"{args.report.name}.png")
     return args
+
+
+def report_problem(report: Path, dataset: str) -> str | None:
+    """Why the report cannot be written at `report` (and what would do), or None when it can: checked by
+    writing, as the report will be, in the nearest folder that exists, and removing what was written at once."""
+    instead = f"give a path in a folder you can write to, such as reports/{dataset}.png"
+    folder = existing = report.absolute().parent
+    replacing = False
+    try:
+        if report.is_dir():
+            return f"that is a folder; give a file name in it, such as {report / f'{dataset}.png'}"
+        if report.suffix and report.suffix.lower() not in REPORT_FORMATS:
+            return f"matplotlib cannot write {report.suffix} files; give a file name that ends in .png (or .pdf, .svg)"
+        report = report if report.suffix else report.with_name(f"{report.name}.png")  # what matplotlib writes
+        while not existing.exists():  # False too where a file stands in the way
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"{existing} is a file, not a folder; {instead}"
+        replacing = report.exists()
+        if replacing:
+            with report.open("ab"):  # appends nothing: only whether it may be written
+                pass
+        else:
+            handle, probe = tempfile.mkstemp(dir=existing, prefix=".report-check-")
+            os.close(handle)
+            os.unlink(probe)
+    except OSError as error:
+        why = (error.strerror or str(error)).lower()
+        if replacing:
+            return f"the file cannot be written ({why}); {instead}"
+        if existing != folder:
+            return f"the folder {folder} cannot be made: {existing} is not writable ({why}); {instead}"
+        return f"the folder {folder} is not writable ({why}); {instead}"
+    return None
 
 
 def normalise(package: ModuleType, images: Tensor, device: str, dataset: str = "mnist") -> Tensor:

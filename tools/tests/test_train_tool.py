@@ -230,7 +230,9 @@ def run_train(*args: str, cwd: Path) -> tuple[int, str, bool]:
         encoding="utf-8",
         check=False,
     )
-    *_, status, torch_loaded = result.stdout.split()
+    *_, said, status, torch_loaded = ["", "", "", *result.stdout.split()]
+    if said != "STATUS":  # it ended with a traceback: after torch, as the traceback shows
+        return result.returncode, result.stderr, True
     return int(status), result.stderr, torch_loaded == "True"
 
 
@@ -246,3 +248,54 @@ def test_a_missing_data_folder_is_refused_and_not_created(tmp_path: Path) -> Non
     status, said, torch_loaded = run_train("--data-dir", str(missing), cwd=tmp_path)
     assert status == 2 and not torch_loaded
     assert "there is no such folder" in said and not (tmp_path / "no").exists(), said
+
+
+def in_sys(name: str) -> str:
+    """A path in Linux's /sys, where no one, root included, may create a file or a folder."""
+    if not Path("/sys/kernel").is_dir():
+        pytest.skip("no /sys here (not Linux)")
+    return f"/sys/kernel/{name}"
+
+
+def read_only_folder(tmp_path: Path) -> str:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        return str(folder / "report.png")
+    (folder / "probe").unlink()
+    folder.chmod(0o755)
+    pytest.skip("a read-only folder is writable here (root, or Windows)")
+
+
+REPORT_CASES = {
+    "a file where its folder should be": (lambda tmp: str(tmp / "notes.txt" / "report.png"), "is a file, not a folder"),
+    "a folder below a file": (lambda tmp: str(tmp / "notes.txt" / "more" / "report.png"), "is a file, not a folder"),
+    "a folder": (lambda tmp: str(tmp), "is a folder; give a file name in it, such as"),
+    "a format matplotlib cannot write": (lambda tmp: str(tmp / "report.txt"), "cannot write .txt files"),
+    "a system folder": (lambda tmp: in_sys("report.png"), "is not writable (permission denied)"),
+    "a folder that cannot be made": (lambda tmp: in_sys("reports/report.png"), "cannot be made"),
+    "a read-only folder": (read_only_folder, "is not writable (permission denied)"),
+}
+
+
+@pytest.mark.parametrize("case", REPORT_CASES)
+def test_a_report_that_cannot_be_written_is_refused_before_training(tmp_path: Path, case: str) -> None:
+    where, said = REPORT_CASES[case]
+    report = where(tmp_path)
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n", encoding="utf-8")
+    before = sorted(tmp_path.rglob("*"))
+    args = ("--dataset", "digits", "--epochs", "1", "--hidden", "4", "--reference", "--report", report)
+    status, err, torch_loaded = run_train(*args, cwd=tmp_path)
+    assert (status, torch_loaded) == (2, False), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"python -m tools.learner.train: error: --report {report}: ") and said in err, err
+    assert "such as reports/digits.png" in err or "give a file name in it" in err or "ends in .png" in err, err
+    assert sorted(tmp_path.rglob("*")) == before  # nothing made, nothing left behind
+
+
+def test_a_report_without_a_suffix_is_a_png(tmp_path: Path) -> None:
+    args = train.parse_args(["--report", str(tmp_path / "out" / "report")])
+    assert args.report == tmp_path / "out" / "report.png"  # what matplotlib writes, so said as it is
