@@ -1,9 +1,11 @@
 """Remembered verdicts: `nox -s progress` shows them at once, and forgets one when a file it depends on changes."""
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+import typing
 
 import pytest
 
@@ -142,7 +144,10 @@ def test_a_cache_that_is_not_a_table_is_rebuilt(tmp_path, capsys, text):
 def test_a_verdict_of_every_field_round_trips_and_a_stale_one_is_dropped_silently(tmp_path, capsys):
     stubs.write_package(tmp_path / "katas", stubbed=())
     model = by_module("model")
-    full = Outcome("tests/test_model.py::t", False, 7, True, "why", True, (1, 2, 7))
+    samples = {bool: True, str: "why", int | None: 7, tuple[int, ...]: (1, 2, 7)}  # each away from its default
+    hints = typing.get_type_hints(Outcome)
+    full = Outcome(**{f.name: samples[hints[f.name]] for f in dataclasses.fields(Outcome)})
+    full = dataclasses.replace(full, test="tests/test_model.py::t", passed=False)
     verdicts.store(tmp_path, model, [full, Outcome("tests/test_model.py::u", True)])
     assert verdicts.load(tmp_path, model) == [full, Outcome("tests/test_model.py::u", True)]
     # Written by another version of the tools (another environment, another runner): old, not corrupt.
