@@ -620,6 +620,8 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
         message = f"SystemExit({error}): your code must return its result, not end the program"
     elif isinstance(error, KeyboardInterrupt):
         message = "KeyboardInterrupt: remove the `raise KeyboardInterrupt` (or input()) from your code"
+    elif isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+        message = f"{type(error).__name__}: {out_of_memory()}"
     elif isinstance(error, OUTCOMES):
         message = (
             f"{type(error).__name__}({str(error)[:200]!r}), one of pytest's own outcomes: only a test decides whether "
@@ -633,6 +635,22 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
         found.problem = text
         return found
     return KataError(f"{kata.label}: {text}", blame=kata.number)
+
+
+def out_of_memory() -> str:
+    """What to say when kata code ran out of memory: the ceiling of the test process when it has one."""
+    try:
+        import resource
+
+        ceiling = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    except (ImportError, AttributeError, OSError):
+        ceiling = -1
+    used = f"used more than {ceiling / 2**30:g} GB" if 0 < ceiling < 2**50 else "ran out"
+    return (
+        f"your code {used} of memory (the limit of a test's process). The katas' tensors are small: look for a "
+        "tensor far larger than the inputs (a product of the wrong shapes, a batch dimension squared) or a list "
+        "that grows without end"
+    )
 
 
 def fail(message: str) -> KataError:
@@ -791,21 +809,24 @@ def in_graph(
     explain: Mapping[str, str] | None = None,
     rtol: float = 1e-4,
     atol: float = 1e-6,
+    others: Mapping[str, Tensor] | None = None,
 ) -> None:
     """Fail, in words, unless fn's result stays in autograd's graph when its inputs require grad.
 
     fn is called again on copies of args whose floating-point tensors require grad, as torch.autograd
-    calls a layer (kata 9 runs the learner's layers and loss so); names are the returned tuple's, the
-    first being the result that must be differentiable. Each input that requires grad must be reached
-    from that result by autograd and, given reference (a torch function of the same args), receive
-    the gradient reference's gives it. A forward that passes its values through NumPy, Python numbers,
-    .detach() or torch.no_grad() returns the right numbers but not this.
+    calls a layer (kata 9 runs the learner's layers, loss and net so); names are the returned tuple's,
+    the first being the result that must be differentiable. `others` names tensors that already
+    require grad and that fn reads from elsewhere (a net's parameters). Each input that requires grad
+    must be reached from that result by autograd and, given reference (a torch function of args and
+    then the others), receive the gradient reference's gives it. A forward that passes its values
+    through NumPy, Python numbers, .detach() or torch.no_grad() has the right numbers but not this.
     """
     leaves = tuple(
         a.detach().clone().requires_grad_(True) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args
     )
     params = _parameter_names(fn, len(args))
     inputs = [(params[i], a) for i, a in enumerate(leaves) if isinstance(a, Tensor) and a.requires_grad]
+    inputs += list((others or {}).items())
     if not inputs:
         return
     with torch.enable_grad():
@@ -823,14 +844,13 @@ def in_graph(
             f"{'requires' if len(inputs) == 1 else 'require'} grad here and {names[0]} {state}. Every torch "
             "operation on a tensor that requires grad records itself in the graph and returns a tensor that "
             "requires grad; a result that does not, although an input does, was computed where autograd could not "
-            "follow, and torch.autograd (kata 9 runs your layers and loss under it) cannot differentiate it.\n"
+            "follow, and torch.autograd (kata 9 runs your layers, loss and net under it) cannot differentiate it.\n"
             "  Likely cause: the values left torch's operations on the way: a NumPy round trip (.numpy(), np.*, "
             "torch.from_numpy), .detach() or .data, Python numbers (.item(), .tolist(), float()) made into a tensor "
             "again (torch.tensor(...), requires_grad=True does not reconnect it), or a block under torch.no_grad(). "
             "Stay in torch operations on the tensors you are given."
         )
-    g = torch.Generator().manual_seed(0)
-    dout = torch.randn(got.shape, generator=g, dtype=torch.float64).to(got.dtype)
+    dout = torch.randn(got.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(got.dtype)
     with torch.enable_grad():
         grads = torch.autograd.grad(got, [leaf for _, leaf in inputs], grad_outputs=dout, allow_unused=True)
     unreached = [name for (name, _), grad in zip(inputs, grads) if grad is None]
@@ -841,23 +861,21 @@ def in_graph(
             f"{subject} is not connected to {cut} in autograd's graph: its values depend on {cut}, but autograd "
             f"finds no path from {names[0]} back to {cut} (the gradient comes out None)"
             + (f", while {_listed(reached)} {'is' if len(reached) == 1 else 'are'} reached" if reached else "")
-            + f". A tensor cut out of the graph keeps its values but not the record of where they came from, so "
+            + ". A tensor cut out of the graph keeps its values but not the record of where they came from, so "
             f"torch.autograd (kata 9) would leave {cut} untrained.\n"
             f"  Likely cause: {cut} went into the formula detached: .detach(), .data, a NumPy round trip or Python "
-            f"numbers (.item(), .tolist()) made values that autograd cannot trace back. Use {cut} itself."
+            f"numbers (.item(), .tolist()) made values that autograd cannot trace back. Use "
+            f"{cut} {'itself' if len(unreached) == 1 else 'themselves'}."
         )
     if reference is None:
         return
-    doubles = tuple(
-        a.detach().double().requires_grad_(True) if any(a is leaf for _, leaf in inputs) else a for a in leaves
-    )
+    doubles = [
+        a.detach().double().requires_grad_(True) if isinstance(a, Tensor) and a.requires_grad else a for a in leaves
+    ]
+    extra = [t.detach().double().requires_grad_(True) for t in (others or {}).values()]
+    wrt = [d for d in doubles if isinstance(d, Tensor) and d.requires_grad] + extra
     with torch.enable_grad():
-        expected = torch.autograd.grad(
-            reference(*doubles),
-            [d for d in doubles if isinstance(d, Tensor) and d.requires_grad],
-            grad_outputs=dout.double(),
-            allow_unused=True,
-        )
+        expected = torch.autograd.grad(reference(*doubles, *extra), wrt, grad_outputs=dout.double(), allow_unused=True)
     for (name, leaf), grad, want in zip(inputs, grads, expected):
         try:
             expected_grad = torch.zeros_like(leaf) if want is None else want.to(leaf.dtype)

@@ -28,7 +28,7 @@ TRACKS = ("katas", "solutions")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 from tests import deps, judge  # noqa: E402
-from tools.manifest import Kata, by_module, by_number, katas  # noqa: E402
+from tools.manifest import Kata, ManifestError, by_module, by_number, katas  # noqa: E402
 from tools.runner import Outcome, next_steps, parse_seconds, seconds_argument  # noqa: E402
 
 settings.register_profile(
@@ -134,6 +134,10 @@ _shown_key = pytest.StashKey[set]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    try:
+        katas()
+    except ManifestError as error:  # one line, not pytest's INTERNALERROR
+        raise pytest.UsageError(str(error)) from None
     track = config.getoption("track") or os.environ.get("KATA_TRACK", "katas")
     if track not in TRACKS:
         raise pytest.UsageError(f"KATA_TRACK={track!r} is not a track: choose one of {', '.join(TRACKS)}")

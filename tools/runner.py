@@ -23,18 +23,19 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tools.manifest import ROOT, Kata, by_module, by_number, katas
+from tools.manifest import ROOT, Kata, by_module, by_number, command, katas
 
 GRACE = 3.0  # seconds past a block's deadline before the worker is killed from outside
 FORGET = ("katas", "solutions", "tests", "conftest")  # modules a job imports from its tree or tests/
@@ -123,25 +124,60 @@ def run(
     chunks = [list(range(len(jobs)))[w::workers] for w in range(workers)]
     chunks = [c for c in chunks if c]
     errors: list[BaseException] = []
+    reaper = _Reaper()
 
     def supervise_chunk(indices: list[int]) -> None:
         try:
-            for index, outcomes in zip(indices, _supervise([jobs[i] for i in indices], live, pytest_args, warm)):
+            chunk = [jobs[i] for i in indices]
+            for index, outcomes in zip(indices, _supervise(chunk, live, pytest_args, warm, reaper)):
                 results[index] = outcomes
         except BaseException as error:  # reported below, in the main thread
             errors.append(error)
 
-    if len(chunks) == 1:
-        supervise_chunk(chunks[0])
-    else:
-        threads = [threading.Thread(target=supervise_chunk, args=(c,), daemon=True) for c in chunks]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    with _terminate_as_interrupt():
+        try:
+            if len(chunks) == 1:
+                supervise_chunk(chunks[0])
+            else:
+                threads = [
+                    threading.Thread(target=supervise_chunk, args=(c,), daemon=True, name=f"kata-supervise-{n}")
+                    for n, c in enumerate(chunks)
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+        except BaseException:  # Ctrl-C or a kill while threads supervise: each kills its worker, then we go
+            reaper.stop.set()
+            for t in threading.enumerate():
+                if t.name.startswith("kata-supervise"):
+                    t.join(10)
+            raise
+        finally:
+            reaper.sweep()
     if errors:
         raise errors[0]
     return results
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs in the main thread, SIGTERM and SIGHUP (a kill, a closed terminal, a CI
+    timeout) interrupt it like Ctrl-C, so that the workers are killed and the temporary folders go."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    saved = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 class JudgeError(RuntimeError):
@@ -152,7 +188,9 @@ class JudgeError(RuntimeError):
         self.code = code
 
 
-def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bool) -> list[list[Outcome]]:
+def _supervise(
+    jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bool, reaper: _Reaper
+) -> list[list[Outcome]]:
     results: list[list[Outcome]] = [[] for _ in jobs]
     collected: dict[int, list[str]] = {}  # per job, every test pytest collected
     hung: list[dict] = []
@@ -173,7 +211,7 @@ def _supervise(jobs: list[Job], live: bool, pytest_args: Sequence[str], warm: bo
                 "args": [*pytest_args, *(["--no-header"] if launch else [])],
             }
             (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-            watch, rc, killed = _watch_worker(folder, first, len(jobs), results, hung, live, warm and CAN_FORK)
+            watch, rc, killed = _watch_worker(folder, first, len(jobs), results, hung, live, warm and CAN_FORK, reaper)
             launch += 1
             for index, tests in watch.collected.items():
                 collected.setdefault(index, []).extend(t for t in tests if t not in collected[index])
@@ -220,9 +258,11 @@ def _watch_worker(
     results: list[list[Outcome]],
     hung: list[dict],
     live: bool,
-    fork: bool = False,
+    fork: bool,
+    reaper: _Reaper,
 ) -> tuple[_Watch, int | None, bool]:
-    """Run one worker from job `first` on, following its events; kill it past a deadline."""
+    """Run one worker from job `first` on, following its events; kill it past a deadline. Whatever it started
+    ends with it (reaper.end)."""
     command = [sys.executable, "-m", "tools.runner", "--worker", str(folder / "spec.json")]
     with open(folder / "stderr.txt", "wb") as stderr:
         process: Any
@@ -234,31 +274,51 @@ def _watch_worker(
                 cwd=ROOT,
                 stdout=_descriptor(1) if live else subprocess.DEVNULL,
                 stderr=_descriptor(2) if live else stderr,
+                **_OWN_GROUP,
             )
-        watch, killed, finished = _Watch(job=first), False, None
-        events = _tail(folder / "events.jsonl")
+        reaper.spawned.add(process.pid)
         try:
-            while True:
-                exited = process.poll() is not None
+            return _follow(process, folder, first, count, results, hung, reaper)
+        finally:
+            reaper.end(process)
+
+
+def _follow(
+    process: Any,
+    folder: Path,
+    first: int,
+    count: int,
+    results: list[list[Outcome]],
+    hung: list[dict],
+    reaper: _Reaper,
+) -> tuple[_Watch, int | None, bool]:
+    """Follow one worker's events until it ends, or kill it past its deadline (or when the run stops)."""
+    watch, killed, finished = _Watch(job=first), False, None
+    events = _tail(folder / "events.jsonl")
+    try:
+        while True:
+            if reaper.stop.is_set():
+                raise KeyboardInterrupt("the run was stopped")
+            exited = process.poll() is not None
+            for event in events():
+                _handle(watch, event, results, hung)
+            if exited:
+                break
+            if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
+                finished = time.time()
+            deadline = watch.deadline if finished is None else finished
+            if deadline is not None and time.time() > deadline + GRACE:
+                process.kill()
+                process.wait()
+                killed = True
                 for event in events():
                     _handle(watch, event, results, hung)
-                if exited:
-                    break
-                if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
-                    finished = time.time()
-                deadline = watch.deadline if finished is None else finished
-                if deadline is not None and time.time() > deadline + GRACE:
-                    process.kill()
-                    process.wait()
-                    killed = True
-                    for event in events():
-                        _handle(watch, event, results, hung)
-                    break
-                time.sleep(0.03)
-        except BaseException:  # Ctrl-C, or the supervisor's own error: never leave a worker behind
-            process.kill()
-            process.wait()
-            raise
+                break
+            time.sleep(0.03)
+    except BaseException:  # Ctrl-C, or the supervisor's own error: never leave a worker behind
+        process.kill()
+        process.wait()
+        raise
     return watch, process.returncode, killed
 
 
@@ -407,6 +467,123 @@ def _not_run(test: str, why: str) -> Outcome:
 
 
 # ---------------------------------------------------------------------------------------------
+# Nothing outlives a run: each worker leads a process group of its own, the processes kata code
+# starts end with it, and a worker whose supervisor is killed ends itself.
+
+MEMORY_GB = 4  # a worker's ceiling for the memory it allocates, where the OS allows one (RLIMIT_DATA)
+# A new session: the worker leads its own process group, which its children join (Windows: a new group).
+_OWN_GROUP: dict[str, Any] = (
+    {"creationflags": 0x200} if os.name == "nt" else {"start_new_session": True}  # 0x200: CREATE_NEW_PROCESS_GROUP
+)
+
+
+class _Reaper:
+    """The workers of one run, and what they leave behind.
+
+    end(worker) kills the worker's process group (every process kata code started, grandchildren
+    included, unless one left the group) and, on Linux, where this process is a child sub-reaper,
+    every orphan handed to it since the run began (those that left the group, with setsid, say)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()  # set when the run is interrupted: each thread kills its worker
+        self.spawned: set[int] = set()
+        self.lock = threading.Lock()
+        self.before = _children() if _become_subreaper() else None  # None: no sub-reaper here
+
+    def end(self, worker: Any) -> None:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait()
+        if os.name == "nt":  # no process groups to signal: end the tree that is left, by parent ids
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(worker.pid)], capture_output=True, check=False)
+        else:
+            with contextlib.suppress(OSError):
+                os.killpg(worker.pid, signal.SIGKILL)
+        self.sweep()
+
+    def sweep(self) -> None:
+        """Kill and reap the orphans this process adopted (Linux), until none is left."""
+        if self.before is None:
+            return
+        with self.lock:
+            for _ in range(50):  # an orphan killed may hand its own children to us: again
+                strays = _children() - self.before - self.spawned
+                if not strays:
+                    return
+                for pid in strays:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                    with contextlib.suppress(OSError):
+                        os.waitpid(pid, 0)
+
+
+def _become_subreaper() -> bool:
+    """Linux: orphans of this process's descendants are handed to it, not to init (PR_SET_CHILD_SUBREAPER)."""
+    if sys.platform != "linux":
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _children(of: set[int] | None = None) -> set[int]:
+    """The ids of the children of the processes `of` (this one when None): Linux, from /proc."""
+    parents, found = of or {os.getpid()}, set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) in parents:  # the parent's id, after the state
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _descendants() -> set[int]:
+    """This process's children, their children, and so on (Linux)."""
+    found: set[int] = set()
+    generation = _children()
+    while generation - found:
+        found |= generation
+        generation = _children(generation)
+    return found
+
+
+def _confine(folder: Path) -> None:
+    """In a worker: lead a process group of its own, cap its memory, and end (with all it started, and its
+    supervisor's temporary folder) when its supervisor is gone."""
+    if os.name == "nt":
+        return
+    with contextlib.suppress(OSError):  # already a leader when started with start_new_session
+        os.setsid()
+    try:
+        import resource
+
+        ceiling = MEMORY_GB * 2**30
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard == resource.RLIM_INFINITY or hard > ceiling:
+            resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    except (ImportError, ValueError, OSError, AttributeError):
+        pass
+    parent = os.getppid()
+    adopts = _become_subreaper()  # what kata code starts stays below this worker, whatever it does
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        for pid in _descendants() if adopts else ():  # those that left the group too
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=orphaned, daemon=True, name="kata-orphaned").start()
+
+
+# ---------------------------------------------------------------------------------------------
 # The warm path: fork workers from a process that imported torch and the tests once
 
 CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
@@ -504,6 +681,7 @@ def work(spec_path: Path, forget: bool = True) -> None:
     import pytest
 
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    _confine(Path(spec["folder"]))
     events = Path(spec["folder"]) / "events.jsonl"
     base_path, base_env = list(sys.path), dict(os.environ)
     for index in range(spec["first"], len(spec["jobs"])):
@@ -596,6 +774,7 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{message}\n")
 
 
+@command
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
         work(Path(argv[1]))
@@ -615,8 +794,8 @@ def main(argv: list[str]) -> int:
     quiet = ["--disable-warnings"] if known.track == "katas" else []  # torch's warnings are not the learner's
     try:
         (outcomes,) = run([Job(tuple(rest), known.track)], live=True, pytest_args=quiet)
-    except KeyboardInterrupt:
-        print("\nStopped (Ctrl-C).")
+    except KeyboardInterrupt as error:
+        print(f"\nStopped ({error or 'Ctrl-C'}).")
         return 130
     except JudgeError as error:
         return error.code  # pytest printed why

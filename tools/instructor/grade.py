@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tools import runner
 from tools.learner import progress
-from tools.manifest import Kata, katas
+from tools.manifest import Kata, command, katas
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,7 @@ def as_markdown(grades: list[KataGrade]) -> str:
     )
 
 
+@command
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="nox -s grade --", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports"), help="folder for the reports (default reports)")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tools import runner, verdicts
-from tools.manifest import ROOT, katas
+from tools.manifest import ROOT, command, katas
 
 
 def status(outcomes: list[runner.Outcome], number: int) -> tuple[str, bool]:
@@ -34,6 +34,7 @@ def bar(done: int, total: int, width: int = 27) -> str:
     return "[" + "#" * filled + "." * (width - filled) + f"] {done} of {total} katas done"
 
 
+@command
 def main() -> int:
     all_katas = katas()
     root = Path(os.environ.get("KATA_ROOT") or ROOT)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tools import runner, verdicts
 from tools.learner import hint, progress
-from tools.manifest import ROOT, Kata, katas, parse_number
+from tools.manifest import ROOT, Kata, command, katas, parse_number
 
 
 class Changes:
@@ -185,6 +185,7 @@ class Watch:
         return "\n".join([*rows, self.bar()])
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s watch --", description=__doc__.splitlines()[0])
     parser.add_argument("--poll", action="store_true", help="poll the files instead of waiting for file events")

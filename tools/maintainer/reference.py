@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from tools import runner
-from tools.manifest import by_number, closure, katas
+from tools.manifest import by_number, closure, command, katas
 
 
 def disagreements(outcomes: list[runner.Outcome]) -> list[str]:
@@ -34,6 +34,7 @@ def disagreements(outcomes: list[runner.Outcome]) -> list[str]:
     return found
 
 
+@command
 def main(argv: list[str]) -> int:
     (outcomes,) = runner.run([runner.Job(("tests", *argv), track="solutions")], live=True)
     if not outcomes or any(not o.passed for o in outcomes):

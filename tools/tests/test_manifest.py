@@ -151,7 +151,6 @@ sys.modules[__name__] = mock.MagicMock()
 NOXFILE = ["-c", "import runpy; runpy.run_path('noxfile.py', run_name='noxfile')"]
 SYNTAX = changed('name = "sigmoid"', 'name "sigmoid"')
 SAID = f"tools/manifest.toml: line {line_of(NAME_3)}, column 6: Expected '=' after a key in a key/value pair\n"
-NOT_YET = "{}: its main() is not yet decorated with @manifest.command"
 COMMANDS = [
     pytest.param(NOXFILE, id="noxfile (nox -l)"),
     pytest.param(["-m", "tools.learner.hint", "1"], id="hint"),
@@ -164,7 +163,7 @@ COMMANDS = [
     pytest.param(["-m", "tools.maintainer.watch_timing", "1"], id="watch_timing"),
     pytest.param(["-m", "tools.maintainer.warm_run", "1", "1"], id="warm_run"),
     *(
-        pytest.param(["-m", module, *args], id=module, marks=pytest.mark.xfail(reason=NOT_YET.format(module)))
+        pytest.param(["-m", module, *args], id=module)
         for module, args in (
             ("tools.runner", ["--track", "katas", "tests/test_affine.py"]),
             ("tools.maintainer.reference", []),

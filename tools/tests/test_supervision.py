@@ -536,3 +536,94 @@ def test_a_thread_left_running_does_not_hang_the_run(tmp_path):
     )
     code, out, seconds = run_cli(root, ["tests/test_relu.py::test_on_the_tutorial_inputs", "--kata-timeout", "2"], 60)
     assert code is not None, f"the run did not end within {seconds:.0f} s (killed):\n{out[-2000:]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing outlives a run
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def gone(pids: Sequence[int], within: float) -> list[int]:
+    """The pids still alive after waiting up to `within` seconds for all to end."""
+    end = time.monotonic() + within
+    while time.monotonic() < end and any(alive(p) for p in pids):
+        time.sleep(0.1)
+    return [p for p in pids if alive(p)]
+
+
+def spawner(pids: Path) -> str:
+    """Kata code that starts a child, a grandchild, and a child that leaves the process group (setsid)."""
+    return (
+        "import subprocess, sys\n"
+        f"out = open({str(pids)!r}, 'a')\n"
+        "child = subprocess.Popen(['sleep', '1000'])\n"
+        "escaped = subprocess.Popen(['sleep', '1001'], start_new_session=True)\n"
+        "parent = subprocess.Popen(['sh', '-c', 'sleep 1002 & echo $!; wait'], stdout=subprocess.PIPE, text=True)\n"
+        "grandchild = int(parent.stdout.readline())\n"
+        "out.write(f'{child.pid} {escaped.pid} {parent.pid} {grandchild}\\n'); out.close()"
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; process groups and sub-reapers as on Linux")
+def test_processes_started_by_kata_code_end_with_the_run(tmp_path):
+    pids = tmp_path / "pids.txt"
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, spawner(pids)))
+    run = judge_live([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=root)], tmp_path)
+    started = [int(p) for p in pids.read_text().split()]
+    assert len(started) == 4, started
+    left = gone(started, within=5)
+    assert not left, f"processes started by kata code outlived the run: {left} ({run.outcomes})"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; process groups as on Linux")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_supervisor_killed_takes_its_worker_and_folders_with_it(tmp_path, how):
+    pids, temporary = tmp_path / "pids.txt", tmp_path / "tmp"
+    temporary.mkdir()
+    code = spawner(pids) + f"\nopen({str(pids)!r}, 'a').write(f'{{__import__(\"os\").getpid()}}\\n')\nimport time\n"
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, code + "time.sleep(1000)"))
+    env = {**os.environ, "KATA_ROOT": str(root), "KATA_TRACK": "katas", "TMPDIR": str(temporary)}
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "tools.runner", "tests/test_relu.py", "--kata-timeout", "60"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP * 2
+        while len(pids.read_text().split() if pids.exists() else []) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        started = [int(p) for p in pids.read_text().split()]
+        assert len(started) == 5 and any(temporary.iterdir()), (started, list(temporary.iterdir()))
+        supervisor.send_signal(how)
+        supervisor.wait(20)
+        left = gone(started, within=5)
+        assert not left, f"processes outlived their supervisor ({how.name}): {left}"
+        assert not list(temporary.iterdir()), f"temporary folders left: {list(temporary.iterdir())}"
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(supervisor.pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the memory ceiling is RLIMIT_DATA, enforced on Linux")
+def test_a_test_that_allocates_without_end_is_one_line_about_memory(tmp_path):
+    root = build(
+        tmp_path,
+        "relu",
+        before(RELU_BACKWARD, "hoard = []\nwhile True:\n    hoard.append(torch.empty(2**28))  # 1 GB, never touched"),
+    )
+    run = judge_live([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=root)], tmp_path)
+    (outcomes,) = run.outcomes
+    assert_all_fail(outcomes, blame=2)
+    assert f"used more than {runner.MEMORY_GB} GB of memory" in outcomes[0].message, outcomes[0].message
+    assert_clean(outcomes, run.live)
