@@ -73,6 +73,8 @@ def check(y, labels, rtol=1e-5, atol=1e-7):
     judge.close("dy", dy, expected_dy, what["dy"], rtol=rtol, atol=atol)
     judge.unchanged("y", saved_y, y, what["y"])
     judge.unchanged("labels", saved_labels, labels)
+    # Again with y requiring grad, as kata 9 runs it: the loss must stay in autograd's graph (dy need not).
+    judge.in_graph(mod.l2_loss, (y, labels), ("loss", "dy"), reference, explain=explain, rtol=rtol, atol=atol)
 
 
 def test_on_tutorial_sized_inputs():

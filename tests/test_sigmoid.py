@@ -40,6 +40,9 @@ def check(x, dout, rtol=1e-5, atol=1e-6):
     overflow = "exp() overflowed to inf for a large |x|: use exp(-|x|) and pick the formula per sign."
     judge.close("out", out, z, what["forward"], rtol=rtol, atol=atol, nonfinite=overflow)
     judge.unchanged("x", saved_x, x)
+    # Again with x requiring grad, as kata 9 runs it. Where exp overflows, the branch torch.where does not pick
+    # has a NaN gradient (0 * inf) in correct code: compare gradients only where exp stays finite.
+    judge.in_graph(mod.sigmoid_forward, (x,), ("out", "cache"), torch.sigmoid if bool((x.abs() < 80).all()) else None)
     dx = judge.call(mod.sigmoid_backward, dout, cache)
     judge.close("dx", dx, want.to(x.dtype), what["backward"], rtol=rtol, atol=atol)
     judge.unchanged("dout", saved_dout, dout, what["dout"])

@@ -14,6 +14,26 @@ CASES = {
     "reshaped-input": ("relu", "    x = cache\n", "    x = cache\n    dout.unsqueeze_(0)\n"),
     "returns-none": ("train", "    return history\n", "    return None\n"),
     "list-instead-of-tuple": ("l2", "return loss, dy", "return [loss, dy]"),
+    "numpy-round-trip": ("affine", "torch.addmm(b, x, W.T)", "torch.from_numpy(x.numpy() @ W.numpy().T + b.numpy())"),
+    "detached-result": ("relu", "out = x.clamp(min=0)", "out = x.clamp(min=0).detach()"),
+    "detached-input": ("affine", "torch.addmm(b, x, W.T)", "x @ W.detach().T + b"),
+    "rebuilt-loss": (
+        "l2",
+        "loss = (diff**2).sum() / N",
+        "loss = torch.tensor((diff**2).sum().item() / N, dtype=y.dtype)",
+    ),
+}
+# Correct code written another way than the reference: every test passes.
+ALTERNATIVES = {
+    "affine-linear": ("affine", "torch.addmm(b, x, W.T)", "torch.nn.functional.linear(x, W, b)"),
+    "affine-einsum": ("affine", "torch.addmm(b, x, W.T)", "torch.einsum('ni,ji->nj', x, W) + b"),
+    "relu-maximum": ("relu", "x.clamp(min=0)", "torch.maximum(x, torch.zeros_like(x))"),
+    "relu-mask": ("relu", "x.clamp(min=0)", "x * (x > 0)"),
+    "sigmoid-where": (
+        "sigmoid",
+        "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))",
+        "torch.where(x >= 0, 1 / (1 + torch.exp(-x)), torch.exp(x) / (1 + torch.exp(x)))",
+    ),
 }
 
 
@@ -21,7 +41,7 @@ CASES = {
 def failures(tmp_path_factory) -> dict[str, list[runner.Outcome]]:
     root = tmp_path_factory.mktemp("messages")
     jobs = []
-    for name, (module, old, new) in CASES.items():
+    for name, (module, old, new) in {**CASES, **ALTERNATIVES}.items():
         package = root / name / "katas"
         stubs.write_package(package, stubbed=())
         path = package / f"{module}.py"
@@ -32,7 +52,7 @@ def failures(tmp_path_factory) -> dict[str, list[runner.Outcome]]:
         assert kata is not None
         jobs.append(runner.Job.of([kata], root=package.parent))
     results = runner.run(jobs, workers=2)
-    return {name: [o for o in outcomes if not o.passed] for name, outcomes in zip(CASES, results)}
+    return {name: [o for o in outcomes if not o.passed] for name, outcomes in zip({**CASES, **ALTERNATIVES}, results)}
 
 
 def messages(failures, case: str) -> list[str]:
@@ -69,3 +89,34 @@ def test_a_list_for_a_tuple_is_named(failures):
 def test_the_blamed_kata_is_the_one_changed(failures):
     for name, (module, _, _) in CASES.items():
         assert {o.blame for o in failures[name]} == {by_module(module).number}, (name, failures[name][0].message)
+
+
+def test_a_numpy_round_trip_fails_in_its_own_kata_and_says_why(failures):
+    text = "\n".join(messages(failures, "numpy-round-trip"))
+    assert "kata-1 (affine): calling affine_forward(x (3, 16), W (10, 16), b (10,)) raised RuntimeError: Can't" in text
+    assert "Likely cause: a tensor that requires grad went into NumPy" in text, text
+    assert "stay in torch operations" in text, text
+
+
+def test_a_result_that_left_the_autograd_graph_is_named(failures):
+    text = "\n".join(messages(failures, "detached-result"))
+    assert "out from relu_forward(x (5, 10)) is not connected to its inputs' autograd graph: x requires grad" in text
+    assert "out does not (it has no grad_fn)" in text, text
+    assert "Likely cause: " in text and ".detach()" in text, text
+
+
+def test_an_input_cut_out_of_the_graph_is_named(failures):
+    text = "\n".join(messages(failures, "detached-input"))
+    assert "out from affine_forward(x (3, 16), W (10, 16), b (10,)) is not connected to W in autograd's graph" in text
+    assert "Likely cause: W went into the formula detached" in text, text
+
+
+def test_a_loss_rebuilt_from_a_number_is_named(failures):
+    text = "\n".join(messages(failures, "rebuilt-loss"))
+    assert "loss from l2_loss(y (5, 12), labels (5,)) is not connected to its inputs' autograd graph" in text, text
+    assert ".item()" in text, text
+
+
+def test_correct_alternatives_pass(failures):
+    for name in ALTERNATIVES:
+        assert not failures[name], (name, failures[name][0].message)
