@@ -10,6 +10,10 @@ The sum runs over classes and the mean over the batch: dividing by N * C instead
 different loss. The one-hot width is C = y.shape[1], never labels.max() + 1: a batch in which
 the last class happens to be absent is still a batch of C-class predictions.
 `torch.nn.functional.one_hot(labels, num_classes)` builds the rows; convert them to y's dtype.
+
+Keep the loss a tensor computed by torch operations (no .item(), .numpy() or .detach()): kata 9
+differentiates it with torch.autograd, and the tests check that it stays in autograd's graph when
+y requires grad. dy need not: it is computed by hand.
 """
 
 import torch

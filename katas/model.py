@@ -13,6 +13,10 @@ backward functions in the opposite order, each feeding its dx to the layer befor
 It stores the four parameter gradients in `self.grads` under the parameters' own keys
 (grads["W1"] belongs to params["W1"] and has its shape) and changes nothing else: updating
 the parameters is the training loop's job (kata 8).
+
+Kata 9 differentiates forward with torch.autograd, so it stays in torch operations (no .detach(),
+.numpy() or torch.no_grad()): the tests check that out stays in autograd's graph when the
+parameters require grad.
 """
 
 from torch import Tensor

@@ -17,6 +17,10 @@ Every row of the batch used the same W and b, so their gradients add up over the
 not a mean. Each gradient has exactly the shape of the tensor it belongs to; check that first.
 Build new tensors: never write into x, W, b or dout.
 
+Stay in torch operations on the tensors you are given (no .numpy(), .item(), .tolist() or .detach()):
+kata 9 differentiates this layer with torch.autograd, which follows only what torch computed, so the
+tests call forward with inputs that require grad and check that out stays in autograd's graph.
+
 dx is one of the three large matrix products of a backward pass, and the first layer's x is the
 data itself, which needs no gradient. So backward takes `need_dx`: when it is False, skip that
 product and return None for dx (torch.autograd does the same for inputs that do not require grad).

@@ -12,6 +12,9 @@ where x <= 0 the output was a constant 0 and no gradient flows:
 
 The mask comes from the forward *input* x, not from dout, so cache x. Do not change x or dout
 in place (no `x[x < 0] = 0` on the caller's tensor): the caller may still need them.
+
+Stay in torch operations (no .numpy() or .detach()): kata 9 differentiates forward with
+torch.autograd, and the tests check that out stays in autograd's graph when x requires grad.
 """
 
 import torch  # noqa: F401 (the stub in katas/ keeps it for the learner)

@@ -13,6 +13,9 @@ Trap: exp overflows. In float32, exp(x) is inf for x above about 88, and a formu
 divides inf by inf gives NaN. Both 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x))
 for x < 0 only ever take exp of a number <= 0; choose per element (torch.where) and no value
 of x, however large, gives NaN or inf.
+
+Stay in torch operations (no .numpy() or .detach()): kata 9 differentiates forward with
+torch.autograd, and the tests check that out stays in autograd's graph when x requires grad.
 """
 
 import torch
