@@ -881,11 +881,18 @@ def in_graph(
             expected_grad = torch.zeros_like(leaf) if want is None else want.to(leaf.dtype)
             close(f"autograd's gradient for {name}", grad, expected_grad, rtol=rtol, atol=atol)
         except KataError as error:
+            cause = (
+                f"an operation inside {names[0]} overflowed to inf even though its result was not used (exp of a "
+                "large number in the branch torch.where discards, say): its gradient is 0 * inf = NaN. Take exp "
+                "only of numbers <= 0, as exp(-|x|) does."
+                if not bool(torch.isfinite(grad).all())
+                else f"part of {names[0]} was computed apart from the graph (values written into it from a detached "
+                "or NumPy computation, .data, or an autograd.Function of your own), so autograd differentiates "
+                "another function than the one whose values you return. Stay in torch operations."
+            )
             raise fail(
                 f"{subject} has the right values, but autograd differentiates it wrongly: {error.problem}\n"
-                f"  Likely cause: part of {names[0]} was computed apart from the graph (values written into it from "
-                "a detached or NumPy computation, .data, or an autograd.Function of your own), so autograd "
-                "differentiates another function than the one whose values you return. Stay in torch operations."
+                f"  Likely cause: {cause}"
             ) from None
 
 

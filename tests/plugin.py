@@ -131,6 +131,8 @@ _baseline_key = pytest.StashKey[dict[str, Any]]()
 _outcome_key = pytest.StashKey[dict]()
 _told_key = pytest.StashKey[set]()
 _shown_key = pytest.StashKey[set]()
+_judged_key = pytest.StashKey[dict[int, list[Outcome]]]()  # kata -> the outcomes of its tests judged so far
+_planned_key = pytest.StashKey[dict[int, int]]()  # kata -> how many of its tests this run judges
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -177,6 +179,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Tell the supervisor which tests will run (after -k, --deselect and the like): each must be reported."""
     session.config.stash[_channel_key].emit("collected", tests=[item.nodeid for item in session.items])
+    planned: dict[int, int] = {}
+    for item in session.items:
+        kata = kata_of(item)
+        if kata is not None:
+            planned[kata.number] = planned.get(kata.number, 0) + 1
+    session.config.stash[_planned_key] = planned
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,7 +215,7 @@ def pytest_runtest_call(item: pytest.Item):
     except judge.KataError:
         raise
     except judge.TimedOut as error:
-        raise timed_out(error, state, clock, item.config.stash[_channel_key]) from None
+        raise timed_out(error, state, clock, item.config) from None
     except judge.Stopped as error:
         frames = judge._frames_in_track(error)
         kata = (judge._kata_of_frame(frames[-1]) if frames else None) or state.kata
@@ -221,12 +229,14 @@ def pytest_runtest_call(item: pytest.Item):
     return result
 
 
-def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, channel: Channel) -> judge.KataError:
+def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, config: pytest.Config) -> judge.KataError:
     """The message for a test stopped at its time limit; later calls of that function stop at once."""
     session = judge.session()
     frames = judge._frames_in_track(error)
     found = [(judge._kata_of_frame(f), f) for f in reversed(frames)]  # innermost first
-    culprit = next((k for k, _ in found if k and k != state.kata and deps.problem(k.module)), None)
+    earlier = [k for k, _ in found if k and k.number < state.kata.number]
+    broken = deps.first_broken(earlier, judged_here(config)) if earlier else None
+    culprit = broken[0] if broken else None
     if culprit is None:
         culprit = state.kata if any(k == state.kata for k, _ in found) else (found[-1][0] if found else state.kata)
     culprit = culprit or state.kata
@@ -252,7 +262,7 @@ def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, chan
     if mine:
         again = f"{mine[-1].name} did not finish in an earlier test ({used}), so it is not run again"
         session.hung[(mine[-1].filename, mine[-1].name)] = again
-        channel.emit("hung", file=mine[-1].filename, function=mine[-1].name, message=again)
+        config.stash[_channel_key].emit("hung", file=mine[-1].filename, function=mine[-1].name, message=again)
     return judge.KataError(judge._frame(culprit, text), blame=culprit.number)
 
 
@@ -370,8 +380,8 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
     state = judge.test()
     if blame == kata.number and not own_stub:
         # Evidence first: an earlier kata is blamed only if its code ran here and it is broken.
-        ran = [by_number(n) for n in sorted(state.ran) if n != kata.number]
-        broken = deps.first_broken(ran)
+        ran = [by_number(n) for n in sorted(state.ran) if n < kata.number]
+        broken = deps.first_broken(ran, judged_here(item.config))
         if broken:
             culprit, reason = broken
             blame = culprit.number
@@ -392,9 +402,20 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
 
 def report_end(item: pytest.Item, outcome: dict) -> None:
     """Tell the supervisor how a test ended and which katas' code it ran (after its teardown)."""
-    state = judge.test() if kata_of(item) else None
+    kata = kata_of(item)
+    state = judge.test() if kata else None
     ran = sorted(state.ran) if state else []
     item.config.stash[_channel_key].emit("end", test=item.nodeid, ran=ran, **outcome)
+    if kata is not None:
+        judged = item.config.stash.setdefault(_judged_key, {})
+        judged.setdefault(kata.number, []).append(Outcome(test=item.nodeid, ran=tuple(ran), **outcome))
+
+
+def judged_here(config: pytest.Config) -> dict[int, list[Outcome]]:
+    """The katas this run has judged every test of (as collected), with their outcomes."""
+    judged = config.stash.get(_judged_key, {})
+    planned = config.stash.get(_planned_key, {})
+    return {n: outcomes for n, outcomes in judged.items() if len(outcomes) == planned.get(n)}
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -93,9 +93,9 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     # Again with x and the parameters requiring grad, as kata 9 runs the net: out must stay in autograd's graph.
     # Connected only: katas 1-3 judge each layer's gradients (and a correct sigmoid may have NaN ones where exp
     # overflows in the branch torch.where discards, as the tutorial's large scores make it).
-    leaves = {key: param.detach().clone().requires_grad_(True) for key, param in params.items()}
-    net.params = leaves
-    judge.in_graph(net.forward, (x,), ("out", "cache"), others={f"params['{key}']": leaves[key] for key in KEYS})
+    tracked = {key: param.detach().clone().requires_grad_(True) for key, param in params.items()}
+    net.params = tracked
+    judge.in_graph(net.forward, (x,), ("out", "cache"), others={f"params['{key}']": tracked[key] for key in KEYS})
 
 
 def test_init_follows_the_tutorial():

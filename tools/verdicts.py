@@ -230,3 +230,30 @@ def _outcome(data: object) -> Outcome | None:
     if not all(1 <= n <= last for n in outcome.ran) or not (outcome.blame is None or 1 <= outcome.blame <= last):
         return None
     return outcome
+
+
+# Within one process (a worker judging tree after tree, as bugzoo's do), a verdict is also remembered by the
+# content of what it depends on, whatever folder that content is in: the same files, the same verdict.
+
+_BY_CONTENT: dict[str, list[Outcome]] = {}
+
+
+def _content(root: Path, kata: Kata) -> str:
+    """A digest of the kata's file and of every earlier kata's (all its tests can run), with the tools'."""
+    earlier = range(1, kata.number)
+    return hashlib.sha256(
+        json.dumps(
+            [_environment(), sorted((name, _digest(path)) for name, path in _files(root, kata, earlier).items())]
+        ).encode()
+    ).hexdigest()
+
+
+def recall(root: Path, kata: Kata) -> list[Outcome] | None:
+    """A kata's verdict on the tree at root when one is known: remembered on disk, or earlier in this process."""
+    return load(root, kata) or _BY_CONTENT.get(_content(root, kata))
+
+
+def keep(root: Path, kata: Kata, outcomes: Sequence[Outcome]) -> None:
+    """Remember a kata's whole verdict on the tree at root: on disk, and in this process."""
+    store(root, kata, outcomes)
+    _BY_CONTENT[_content(root, kata)] = list(outcomes)

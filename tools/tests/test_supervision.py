@@ -627,3 +627,30 @@ def test_a_test_that_allocates_without_end_is_one_line_about_memory(tmp_path):
     assert_all_fail(outcomes, blame=2)
     assert f"used more than {runner.MEMORY_GB} GB of memory" in outcomes[0].message, outcomes[0].message
     assert_clean(outcomes, run.live)
+
+
+# ---------------------------------------------------------------------------------------------
+# Blame by the earlier kata's own tests
+
+
+def test_a_later_failure_is_blamed_on_an_earlier_kata_that_fails_its_own_tests(tmp_path):
+    """Gradients that pile up across calls (a kata-7 mistake that only kata 7's own tests see) fail kata 8's
+    training; each failure is sent to kata 7, naming the test of kata 7 that fails, and nothing blames kata 8."""
+    root = build(
+        tmp_path,
+        "model",
+        replace(
+            "self.grads.update(W1=dW1, b1=db1, W2=dW2, b2=db2)",
+            "for key, grad in dict(W1=dW1, b1=db1, W2=dW2, b2=db2).items():\n"
+            "            self.grads[key] = self.grads[key] + grad",
+        ),
+    )
+    run = judge_live([job(root, 8)], tmp_path, timeout=10)
+    (outcomes,) = run.outcomes
+    failed = [o for o in outcomes if not o.passed]
+    assert failed, f"kata 8's tests should fail with such a model:\n{show(outcomes)}"
+    wrong = [o for o in failed if o.blame != 7]
+    assert not wrong, f"every failure should be blamed on kata 7:\n{show(wrong)}"
+    for o in failed:
+        assert o.message.startswith("kata-8 (train) needs kata-7 (model): it fails its own test `test_"), o.message
+    assert_clean(outcomes, run.live)
