@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -470,7 +471,10 @@ def test_an_endless_loop_in_relu_backward_reports_within_30_s_at_the_default_tim
     first, *later = outcomes
     assert "endless loop" in first.message and "in relu_backward" in first.message, first.message
     assert all("relu_backward" in o.message for o in later), show(later)
-    assert run.seconds < 30, f"the run took {run.seconds:.1f} s"
+    stopped = re.search(r"processor time in ([\d.]+) s", first.message)
+    assert stopped and float(stopped.group(1)) < 30, f"stopped too late: {first.message}"
+    bound = 10 * WALL_FACTOR + STARTUP  # the clock's ceiling, and a new worker's start on a busy machine
+    assert run.seconds < bound, f"the run took {run.seconds:.1f} s (bound {bound:.0f} s)"
     assert_clean(outcomes, run.live)
 
 
