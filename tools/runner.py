@@ -134,24 +134,18 @@ def run(
         except BaseException as error:  # reported below, in the main thread
             errors.append(error)
 
+    threads = [threading.Thread(target=supervise_chunk, args=(c,), daemon=True) for c in chunks[1:]]
     with _terminate_as_interrupt():
         try:
-            if len(chunks) == 1:
-                supervise_chunk(chunks[0])
-            else:
-                threads = [
-                    threading.Thread(target=supervise_chunk, args=(c,), daemon=True, name=f"kata-supervise-{n}")
-                    for n, c in enumerate(chunks)
-                ]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
+            for t in threads:
+                t.start()
+            supervise_chunk(chunks[0])  # the first chunk here, the others beside it
+            for t in threads:
+                t.join()
         except BaseException:  # Ctrl-C or a kill while threads supervise: each kills its worker, then we go
             reaper.stop.set()
-            for t in threading.enumerate():
-                if t.name.startswith("kata-supervise"):
-                    t.join(10)
+            for t in threads:
+                t.join(10)
             raise
         finally:
             reaper.sweep()
@@ -292,33 +286,29 @@ def _follow(
     hung: list[dict],
     reaper: _Reaper,
 ) -> tuple[_Watch, int | None, bool]:
-    """Follow one worker's events until it ends, or kill it past its deadline (or when the run stops)."""
+    """Follow one worker's events until it ends, or kill it past its deadline (or when the run stops). On any
+    exit, Ctrl-C included, the caller's reaper.end kills the worker and what it started."""
     watch, killed, finished = _Watch(job=first), False, None
     events = _tail(folder / "events.jsonl")
-    try:
-        while True:
-            if reaper.stop.is_set():
-                raise KeyboardInterrupt("the run was stopped")
-            exited = process.poll() is not None
+    while True:
+        if reaper.stop.is_set():
+            raise KeyboardInterrupt("the run was stopped")
+        exited = process.poll() is not None
+        for event in events():
+            _handle(watch, event, results, hung)
+        if exited:
+            break
+        if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
+            finished = time.time()
+        deadline = watch.deadline if finished is None else finished
+        if deadline is not None and time.time() > deadline + GRACE:
+            process.kill()
+            process.wait()
+            killed = True
             for event in events():
                 _handle(watch, event, results, hung)
-            if exited:
-                break
-            if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
-                finished = time.time()
-            deadline = watch.deadline if finished is None else finished
-            if deadline is not None and time.time() > deadline + GRACE:
-                process.kill()
-                process.wait()
-                killed = True
-                for event in events():
-                    _handle(watch, event, results, hung)
-                break
-            time.sleep(0.03)
-    except BaseException:  # Ctrl-C, or the supervisor's own error: never leave a worker behind
-        process.kill()
-        process.wait()
-        raise
+            break
+        time.sleep(0.03)
     return watch, process.returncode, killed
 
 
