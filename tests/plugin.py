@@ -257,7 +257,8 @@ def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, conf
         text = (
             f"this test did not finish: it was stopped{where} after {clock.wall:.1f} s on the clock, in which it "
             f"computed for only {clock.cpu:.1f} s. Your code waits for something that does not come (time.sleep, "
-            "input(), a lock, a queue, another process), or this computer is extremely busy"
+            "input(), a lock, a queue, another process), or this computer is extremely busy (then allow more: "
+            f"`nox -s kata-{state.kata.number} -- --kata-timeout 60`)"
         )
     if mine:
         again = f"{mine[-1].name} did not finish in an earlier test ({used}), so it is not run again"

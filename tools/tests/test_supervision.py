@@ -658,3 +658,15 @@ def test_a_later_failure_is_blamed_on_an_earlier_kata_that_fails_its_own_tests(t
     for o in failed:
         assert o.message.startswith("kata-8 (train) needs kata-7 (model): it fails its own test `test_"), o.message
     assert_clean(outcomes, run.live)
+
+
+def test_a_wait_in_python_is_stopped_on_the_clock_and_said_to_be_a_wait(tmp_path):
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, "import time\nwhile True:\n    time.sleep(0.01)"))
+    run = judge_live([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=root)], tmp_path)
+    (outcomes,) = run.outcomes
+    assert_all_fail(outcomes, blame=2)
+    message = outcomes[0].message
+    assert "in relu_backward" in message and "waits for something" in message, message
+    assert "endless loop" not in message, f"a wait is not an endless loop: {message}"
+    assert run.seconds < FAST * WALL_FACTOR + STARTUP, f"the run took {run.seconds:.1f} s"
+    assert_clean(outcomes, run.live)
