@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 
 from tools import runner, verdicts
 from tools.manifest import ROOT, command, katas
 
 
-def status(outcomes: list[runner.Outcome], number: int) -> tuple[str, bool]:
-    """(text for the table, done?) for one kata's outcomes."""
+def status(outcomes: list[runner.Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
+    """(text for the table, done?) for one kata's outcomes; `done`: the katas known to pass every test, which
+    this one cannot be waiting for (a kata's own verdict wins: never "done" beside "waits for" it)."""
+    outcomes = [replace(o, blame=number) if o.blame in done else o for o in outcomes]
     passed = sum(o.passed for o in outcomes)
     total = len(outcomes)
     if not total:
@@ -54,8 +58,11 @@ def main() -> int:
             if not options:
                 verdicts.store(root, kata, mine)
     rows, done_count, next_kata = [], 0, None
-    for kata in all_katas:
-        text, done = status(found[kata] or [], kata.number)
+    finished: set[int] = set()
+    for kata in all_katas:  # in kata order: those a kata may wait for are known before it
+        text, done = status(found[kata] or [], kata.number, finished)
+        if done:
+            finished.add(kata.number)
         done_count += done
         if not done and next_kata is None:
             next_kata = kata

@@ -111,6 +111,8 @@ def test_progress_status_of_a_kata():
         False,
     )
     assert progress.status([outcome(True), outcome(False, 2, True)], 7) == ("waits for kata-2", False)
+    # A kata known to pass all its tests is never waited for: the failure is this kata's own.
+    assert progress.status([outcome(True), outcome(False, 1)], 9, done={1}) == ("1 of 2 tests pass", False)
     assert progress.bar(3, 9).endswith("3 of 9 katas done")
     assert by_number(1).label == "kata-1 (affine)"
 
