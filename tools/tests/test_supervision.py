@@ -670,3 +670,13 @@ def test_a_wait_in_python_is_stopped_on_the_clock_and_said_to_be_a_wait(tmp_path
     assert "endless loop" not in message, f"a wait is not an endless loop: {message}"
     assert run.seconds < FAST * WALL_FACTOR + STARTUP, f"the run took {run.seconds:.1f} s"
     assert_clean(outcomes, run.live)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_process_forked_by_correct_code_may_end_with_os_exit(tmp_path):
+    """Correct code that forks a child which ends with os._exit (as multiprocessing's fork does) passes."""
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, "import os\nif os.fork() == 0:\n    os._exit(0)\nos.wait()"))
+    run = judge_live([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=root)], tmp_path)
+    (outcomes,) = run.outcomes
+    assert [o.passed for o in outcomes] == [True], show(outcomes)
+    assert run.seconds < STARTUP + 10, f"the run took {run.seconds:.1f} s"
