@@ -785,7 +785,7 @@ def main(argv: list[str]) -> int:
     try:
         (outcomes,) = run([Job(tuple(rest), known.track)], live=True, pytest_args=quiet)
     except KeyboardInterrupt as error:
-        print(f"\nStopped ({error or 'Ctrl-C'}).")
+        print(f"\nStopped ({str(error) or 'Ctrl-C'}).")
         return 130
     except JudgeError as error:
         return error.code  # pytest printed why
