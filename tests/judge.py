@@ -628,7 +628,7 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
             "it passes, fails or is skipped. Your code must return its result and let the tests judge it"
         )
     else:
-        message = f"{type(error).__name__}: {error}".strip()
+        message = f"{type(error).__name__}: {error}" if str(error).strip() else type(error).__name__
     text = f"{doing} raised {message}{line}"
     if kata.number != current().number:
         found = KataError(needs_message(kata, text), blame=kata.number)

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -63,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"the clock (default {TIMEOUT:g}, or $KATA_TIMEOUT)",
     )
     group.addoption("--kata-supervisor", default=None, help="(internal) the folder tools/runner.py watches")
+    group.addoption("--kata-events", type=int, default=None, help="(internal) the descriptor of its events file")
 
 
 def timeout_of(config: pytest.Config) -> float:
@@ -83,9 +84,14 @@ def timeout_of(config: pytest.Config) -> float:
 class Channel:
     """What the supervisor (tools/runner.py) reads: JSON lines, and a traceback dump on a hard stop."""
 
-    def __init__(self, folder: str | None) -> None:
+    def __init__(self, folder: str | None, events: int | None = None) -> None:
         self.folder = Path(folder) if folder else None
-        self.events = open(self.folder / "events.jsonl", "a", encoding="utf-8") if self.folder else None  # noqa: SIM115
+        self.events: TextIO | None = None
+        if self.folder:  # kata code of an earlier job may have removed the folder: the dump goes on
+            self.folder.mkdir(parents=True, exist_ok=True)
+            # the worker's events file, opened before any kata code ran (its descriptor), else by its name
+            where = self.folder / "events.jsonl" if events is None else os.dup(events)
+            self.events = open(where, "a", encoding="utf-8")  # noqa: SIM115
         self.dump = open(self.folder / "dump.txt", "w", encoding="utf-8") if self.folder else None  # noqa: SIM115
         if self.dump:
             faulthandler.enable(file=self.dump)  # a crash (segfault, abort) leaves its traceback
@@ -147,7 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"KATA_TRACK={track!r} is not a track: choose one of {', '.join(TRACKS)}")
     timeout = timeout_of(config)
     judge.single_threaded()
-    channel = Channel(config.getoption("kata_supervisor"))
+    channel = Channel(config.getoption("kata_supervisor"), config.getoption("kata_events"))
     config.stash[_channel_key] = channel
     root = Path(os.environ.get("KATA_ROOT") or ROOT)
     hung = channel.hung(root / track)
@@ -271,6 +277,10 @@ def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, conf
 
 def unexpected(error: BaseException, state: judge.Test) -> judge.KataError | BaseException:
     """A crash that did not go through judge.call, or a test that tripped over a strange result."""
+    unreported = _unreported(error)
+    if unreported is not None:
+        cause, doing = unreported
+        return judge._crash(cause, doing, None)
     frames = judge._frames_in_track(error)
     if frames or isinstance(error, (SystemExit, KeyboardInterrupt, judge.ProgramExit, *judge.OUTCOMES)):
         return judge._crash(error, f"calling {frames[-1].name}" if frames else "your code", None)
@@ -282,6 +292,30 @@ def unexpected(error: BaseException, state: judge.Test) -> judge.KataError | Bas
         f"The last call was {state.last_call}: compare what it returns (types, shapes, how many values) "
         "with its docstring."
     )
+
+
+def _unreported(error: BaseException) -> tuple[BaseException, str] | None:
+    """What kata code raised where no caller could see it (a `__del__`, a thread), and where: pytest reports
+    such errors after the test as warnings (one, or a group of them), with the error itself as their cause."""
+    leaves, todo = [], [error]
+    while todo:
+        item = todo.pop(0)
+        group = getattr(item, "exceptions", None)  # an exception group (BaseExceptionGroup from Python 3.11)
+        if isinstance(group, (list, tuple)):
+            todo[:0] = group
+        else:
+            leaves.append(item)
+    if not leaves or not all(isinstance(e, UNREPORTED) for e in leaves):
+        return None
+    first = leaves[0]
+    if isinstance(first, pytest.PytestUnhandledThreadExceptionWarning):
+        doing = "a thread your code started (where no caller sees its errors)"
+    else:
+        doing = "a `__del__` method of your code (run when Python frees an object, where no caller sees its errors)"
+    return first.__cause__ or first, doing
+
+
+UNREPORTED = (pytest.PytestUnraisableExceptionWarning, pytest.PytestUnhandledThreadExceptionWarning)
 
 
 def traceback_line(error: BaseException) -> str:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn, TextIO
 
 from tools.manifest import ROOT, Kata, by_module, by_number, command, katas
 
@@ -193,7 +193,7 @@ def _supervise(
     with tempfile.TemporaryDirectory(prefix="kata-run-", ignore_cleanup_errors=True) as tmp:
         while first < len(jobs):
             folder = Path(tmp) / f"worker{launch}"
-            folder.mkdir()
+            folder.mkdir(parents=True)  # parents: kata code may have removed the run's folder
             (folder / "hung.json").write_text(json.dumps(hung), encoding="utf-8")
             spec = {
                 "jobs": [
@@ -210,7 +210,7 @@ def _supervise(
             for index, tests in watch.collected.items():
                 collected.setdefault(index, []).extend(t for t in tests if t not in collected[index])
             if watch.refused is not None or (watch.job == first and not watch.started and rc):
-                stderr = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+                stderr = _text(folder / "stderr.txt")
                 raise JudgeError(
                     f"pytest could not run (exit code {watch.refused or rc}).\n{stderr[-3000:]}",
                     watch.refused or rc or 1,
@@ -258,7 +258,8 @@ def _watch_worker(
     """Run one worker from job `first` on, following its events; kill it past a deadline. Whatever it started
     ends with it (reaper.end)."""
     command = [sys.executable, "-m", "tools.runner", "--worker", str(folder / "spec.json")]
-    with open(folder / "stderr.txt", "wb") as stderr:
+    # The events file is opened before the worker starts (see _tail).
+    with open(folder / "stderr.txt", "wb") as stderr, open(folder / "events.jsonl", "a+b") as channel:
         process: Any
         if fork:
             process = _Forked(folder / "spec.json", None if live else stderr)
@@ -272,14 +273,14 @@ def _watch_worker(
             )
         reaper.spawned.add(process.pid)
         try:
-            return _follow(process, folder, first, count, results, hung, reaper)
+            return _follow(process, _tail(channel), first, count, results, hung, reaper)
         finally:
             reaper.end(process)
 
 
 def _follow(
     process: Any,
-    folder: Path,
+    events: Callable[[], list[dict]],
     first: int,
     count: int,
     results: list[list[Outcome]],
@@ -289,7 +290,6 @@ def _follow(
     """Follow one worker's events until it ends, or kill it past its deadline (or when the run stops). On any
     exit, Ctrl-C included, the caller's reaper.end kills the worker and what it started."""
     watch, killed, finished = _Watch(job=first), False, None
-    events = _tail(folder / "events.jsonl")
     while True:
         if reaper.stop.is_set():
             raise KeyboardInterrupt("the run was stopped")
@@ -312,6 +312,14 @@ def _follow(
     return watch, process.returncode, killed
 
 
+def _text(path: Path) -> str:
+    """A file the worker wrote, or "" when it is not there (kata code may have removed the run's folder)."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def _descriptor(fd: int) -> int | None:
     """Hand a live worker this process's descriptor `fd` itself, not only what it inherits: on Windows a
     child inherits the process's standard handles, which a descriptor redirected with os.dup2 (as check(N)
@@ -323,17 +331,15 @@ def _descriptor(fd: int) -> int | None:
     return fd
 
 
-def _tail(path: Path) -> Callable[[], list[dict]]:
-    """A function returning the events appended to path since its last call."""
+def _tail(channel: BinaryIO) -> Callable[[], list[dict]]:
+    """A function returning the events appended to the open file since its last call. Both ends hold the
+    file open from before kata code runs, so code that removes the run's folder does not cut the channel."""
     position = 0
 
     def new() -> list[dict]:
         nonlocal position
-        if not path.exists():
-            return []
-        with open(path, "rb") as f:  # bytes: positions stay exact whatever the platform's line ends
-            f.seek(position)
-            data = f.read()
+        channel.seek(position)  # bytes: positions stay exact whatever the platform's line ends
+        data = channel.read()
         complete = data[: data.rfind(b"\n") + 1]
         position += len(complete)
         return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
@@ -379,7 +385,7 @@ FRAME = re.compile(r'File "(?P<file>.+)", line (?P<line>\d+) in (?P<function>\S+
 def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str) -> tuple[Outcome, dict | None]:
     """The failure of the test a worker was running when it was stopped or ended."""
     assert watch.test is not None
-    dump = (folder / "dump.txt").read_text(encoding="utf-8", errors="replace") if (folder / "dump.txt").exists() else ""
+    dump = _text(folder / "dump.txt")
     tested = by_number(watch.kata) if watch.kata else None
     frames = [m.groupdict() for m in FRAME.finditer(dump)]  # innermost first, thread after thread
     mine = [f for f in frames if Path(f["file"]).parent.name == track and by_module(Path(f["file"]).stem)]
@@ -672,7 +678,8 @@ def work(spec_path: Path, forget: bool = True) -> None:
 
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     _confine(Path(spec["folder"]))
-    events = Path(spec["folder"]) / "events.jsonl"
+    # Opened once, before any kata code runs, and handed to the plugin: removing the folder cuts nothing.
+    events = open(Path(spec["folder"]) / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
     base_path, base_env = list(sys.path), dict(os.environ)
     for index in range(spec["first"], len(spec["jobs"])):
         job = spec["jobs"][index]
@@ -687,6 +694,7 @@ def work(spec_path: Path, forget: bool = True) -> None:
         _emit(events, "job", job=index)
         skip = [f"--deselect={test}" for test in spec["skip"]] if index == spec["first"] else []
         options = ["-p", "no:cacheprovider", "-p", "no:faulthandler", f"--kata-supervisor={spec['folder']}"]
+        options.append(f"--kata-events={events.fileno()}")
         code = pytest.main([*job["args"], *options, *skip, *spec["args"]])
         _emit(events, "job-done", job=index, code=int(code))
     sys.stdout.flush()
@@ -694,9 +702,9 @@ def work(spec_path: Path, forget: bool = True) -> None:
     os._exit(0)  # at once: a thread that kata code left running must not keep the worker alive
 
 
-def _emit(path: Path, event: str, **data: object) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"event": event, "time": time.time(), **data}) + "\n")
+def _emit(events: TextIO, event: str, **data: object) -> None:
+    events.write(json.dumps({"event": event, "time": time.time(), **data}) + "\n")
+    events.flush()
 
 
 # ---------------------------------------------------------------------------------------------

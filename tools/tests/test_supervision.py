@@ -205,6 +205,8 @@ class Case:
     tests: tuple[str, ...] = ()  # test names to run (all of the katas' tests when empty)
 
 
+DEL = "class Freed:\n    def __del__(self):\n        {}\n\n\nFreed()"  # an object freed at once
+
 LATIN_1 = (ROOT / "solutions" / "relu.py").read_text(encoding="utf-8").replace("ReLU, the", "ReLU (café), the")
 
 QUICK = {
@@ -254,6 +256,17 @@ QUICK = {
     "unittest_skip": Case("relu", before(RELU_BACKWARD, "import unittest\nraise unittest.SkipTest('later')"), (2,)),
     "pytest_exit": Case("relu", before(RELU_BACKWARD, "import pytest\npytest.exit('all done', returncode=0)"), (2,)),
     "pytest_exit_on_import": Case("relu", append("import pytest\npytest.exit('all done', returncode=0)\n"), (2,)),
+    # Errors where no caller sees them: in a __del__ (pytest reports them after the test, as warnings).
+    **{
+        f"del_{name}": Case("relu", before(RELU_FORWARD.splitlines(keepends=True)[0], DEL.format(statement)), (2,))
+        for name, statement in {
+            "raises": "raise ValueError('freed')",
+            "skips": "import pytest; pytest.skip('freed')",
+            "exits": "import os; os._exit(0)",
+        }.items()
+    },
+    # An exception without a message: its name alone, not "GeneratorExit:".
+    "bare_exception": Case("relu", before(RELU_BACKWARD, "raise GeneratorExit"), (2,)),
     # Kata code that stops pytest's run after the test it is in: the tests left are failures, not absent.
     "session_stop": Case(
         "relu",
@@ -342,6 +355,24 @@ def test_kata_code_cannot_decide_a_test_outcome(quick, case):
             f"the message should say what the code did: {o.message!r}"
         )
     assert_clean(outcomes)
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [("del_raises", "ValueError: freed"), ("del_skips", "Skipped('freed')"), ("del_exits", "os._exit(0)")],
+)
+def test_an_error_in_a_del_method_is_named_where_it_was_raised(quick, case, said):
+    outcomes = quick[0][case]
+    assert_all_fail(outcomes, blame=2)
+    for o in outcomes:
+        assert "`__del__` method of your code" in o.message and said in o.message, o.message
+        assert "ExceptionGroup" not in o.message and "katas/relu.py:" in o.message, o.message
+
+
+def test_an_exception_without_a_message_is_named_alone(quick):
+    outcomes = quick[0]["bare_exception"]
+    assert_all_fail(outcomes, blame=2)
+    assert all("raised GeneratorExit\n" in o.message for o in outcomes), show(outcomes)
 
 
 def test_tests_that_never_ran_are_failures(quick):
@@ -680,3 +711,20 @@ def test_a_process_forked_by_correct_code_may_end_with_os_exit(tmp_path):
     (outcomes,) = run.outcomes
     assert [o.passed for o in outcomes] == [True], show(outcomes)
     assert run.seconds < STARTUP + 10, f"the run took {run.seconds:.1f} s"
+
+
+def test_kata_code_that_removes_the_runs_folder_leaves_the_verdicts_true(tmp_path, monkeypatch):
+    """The channel to the supervisor does not depend on the run's folder staying where it was: each end
+    holds its events file open from before kata code runs. Two jobs: the second pytest run in the same
+    worker starts after the folder is gone."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))  # the workers, and the kata code in them, look only here
+    monkeypatch.setattr("tempfile.tempdir", str(temporary))
+    remove = "import glob, shutil, tempfile\nfor _p in glob.glob(tempfile.gettempdir() + '/kata-*'):\n"
+    root = build(tmp_path / "tree", "relu", append(remove + "    shutil.rmtree(_p)\n"))
+    run = judge_live([job(root, 2), job(root, 1)], tmp_path)
+    relu, affine = run.outcomes
+    assert relu and all(o.passed for o in relu), show(relu)
+    assert affine and all(o.passed for o in affine), show(affine)
+    assert RAW_TRACEBACK not in run.live and "INTERNALERROR" not in run.live, run.live[-3000:]
