@@ -250,7 +250,7 @@ P = ParamSpec("P")
 
 def command(main: Callable[P, int]) -> Callable[P, int]:
     """A command-line entry point: the manifest is checked first, and a broken one ends the command with its
-    one line on stderr and exit status 2 instead of a traceback."""
+    one line on stderr and exit status 2 instead of a traceback; Ctrl-C ends it with one line and status 130."""
 
     @functools.wraps(main)
     def checked(*args: P.args, **kwargs: P.kwargs) -> int:
@@ -260,6 +260,9 @@ def command(main: Callable[P, int]) -> Callable[P, int]:
         except ManifestError as error:
             print(error, file=sys.stderr)
             return 2
+        except KeyboardInterrupt as error:  # Ctrl-C, or SIGTERM/SIGHUP during a run: one line, the shell's 130
+            print(f"\nStopped ({str(error) or 'Ctrl-C'}).", file=sys.stderr)
+            return 130
 
     return checked
 

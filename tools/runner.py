@@ -127,19 +127,22 @@ def run(
     reaper = _Reaper()
 
     def supervise_chunk(indices: list[int]) -> None:
+        chunk = [jobs[i] for i in indices]
+        for index, outcomes in zip(indices, _supervise(chunk, live, pytest_args, warm, reaper)):
+            results[index] = outcomes
+
+    def beside(indices: list[int]) -> None:
         try:
-            chunk = [jobs[i] for i in indices]
-            for index, outcomes in zip(indices, _supervise(chunk, live, pytest_args, warm, reaper)):
-                results[index] = outcomes
+            supervise_chunk(indices)
         except BaseException as error:  # reported below, in the main thread
             errors.append(error)
 
-    threads = [threading.Thread(target=supervise_chunk, args=(c,), daemon=True) for c in chunks[1:]]
+    threads = [threading.Thread(target=beside, args=(c,), daemon=True) for c in chunks[1:]]
     with _terminate_as_interrupt():
         try:
             for t in threads:
                 t.start()
-            supervise_chunk(chunks[0])  # the first chunk here, the others beside it
+            supervise_chunk(chunks[0])  # the first chunk here, the others beside it (Ctrl-C lands here)
             for t in threads:
                 t.join()
         except BaseException:  # Ctrl-C or a kill while threads supervise: each kills its worker, then we go
@@ -792,9 +795,6 @@ def main(argv: list[str]) -> int:
     quiet = ["--disable-warnings"] if known.track == "katas" else []  # torch's warnings are not the learner's
     try:
         (outcomes,) = run([Job(tuple(rest), known.track)], live=True, pytest_args=quiet)
-    except KeyboardInterrupt as error:
-        print(f"\nStopped ({str(error) or 'Ctrl-C'}).")
-        return 130
     except JudgeError as error:
         return error.code  # pytest printed why
     remember(known.track, rest, outcomes)

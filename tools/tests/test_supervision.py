@@ -728,3 +728,37 @@ def test_kata_code_that_removes_the_runs_folder_leaves_the_verdicts_true(tmp_pat
     assert relu and all(o.passed for o in relu), show(relu)
     assert affine and all(o.passed for o in affine), show(affine)
     assert RAW_TRACEBACK not in run.live and "INTERNALERROR" not in run.live, run.live[-3000:]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="sends SIGINT, as Ctrl-C in a terminal does; reads /proc")
+@pytest.mark.parametrize("command", [["tools.runner", "tests/test_relu.py"], ["tools.instructor.grade", "--out", "R"]])
+def test_ctrl_c_stops_a_command_with_one_line(tmp_path, command):
+    """Ctrl-C during a run (here while a test waits): one line, the shell's status 130, no worker left."""
+    pids = tmp_path / "pids.txt"
+    code = f"open({str(pids)!r}, 'a').write(f'{{__import__(\"os\").getpid()}}\\n')\nimport time\ntime.sleep(1000)"
+    root = build(tmp_path / "tree", "relu", before(RELU_BACKWARD, code))
+    args = [str(tmp_path / a) if a == "R" else a for a in command]
+    env = {**os.environ, "KATA_ROOT": str(root), "KATA_TRACK": "katas", "KATA_TIMEOUT": "60"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP * 2
+        while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pids.exists(), "the test never reached the kata's code"
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+    text = out.decode("utf-8", errors="replace")
+    assert process.returncode == 130, (process.returncode, text[-2000:])
+    assert text.rstrip().endswith("Stopped (Ctrl-C).") and RAW_TRACEBACK not in text, text[-2000:]
+    left = gone([int(p) for p in pids.read_text().split()], within=5)
+    assert not left, f"workers outlived Ctrl-C: {left}"
