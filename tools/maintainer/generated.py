@@ -25,9 +25,22 @@ TABLE_BEGIN, TABLE_END = "<!-- katas: generated from tools/manifest.toml -->", "
 EXPORTS_BEGIN, EXPORTS_END = "_EXPORTS = {\n", "}\n"
 WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()  # noqa: SIM905
 
-# Counts the README states in prose, each with the pattern that finds it.
-ZOO_COUNTS = (r"each of the (\d+) mistakes", r"today: all (\d+)", r"`bugzoo` \((\d+) trees\)")
-KATA_COUNTS = (r"\b(\w+) short katas", r"\bthe (\w+) katas\b", r"`stubs` \((\d+) trees\)")
+# The counts the README states, each found by a pattern whose first group is the number (digits or a word), with
+# what it counts. `--write` puts the real numbers in; any other "N katas", "N tests", ... is a count written by
+# hand, which the check names so that it is derived here or reworded.
+COUNTS = (
+    (r"\b(\w+) short katas\b", "katas"),
+    (r"\bthe (\w+) katas\b", "katas"),
+    (r"`stubs` \((\d+) trees\)", "katas"),
+    (r"on the stubs: 0 of (\d+) katas\b", "katas"),
+    (r"on the stubs: 0 of \d+ katas, 0 of (\d+) tests\b", "tests"),
+    (r"on the reference: (\d+) of \d+ katas\b", "katas"),
+    (r"on the reference: \d+ of (\d+) katas\b", "katas"),
+    (r"each of the (\d+) mistakes\b", "mistakes"),
+    (r"today: all (\d+)\b", "mistakes"),
+    (r"`bugzoo` \((\d+) trees\)", "mistakes"),
+)
+COUNTED = r"\b(?:\d[\d,]*|" + "|".join(WORDS) + r") (?:katas|tests|points|mistakes|trees)\b"
 
 
 def katas_differences() -> list[str]:
@@ -101,22 +114,81 @@ def with_readme_table(text: str) -> str:
     return f"{head}{TABLE_BEGIN}\n{readme_table()}\n{TABLE_END}{tail}"
 
 
-def stale_counts(text: str) -> list[str]:
-    """The counts in the README's prose that are not the number of katas or of bug-zoo mistakes."""
+def test_count() -> int:
+    """How many tests the katas have, read from tests/test_*.py without importing them (no torch): each
+    top-level `def test_...`, times the length of each `pytest.mark.parametrize` list on it.
+    tools/tests/test_new_kata.py holds it to what pytest collects."""
+    count = 0
+    for kata in katas():
+        tree = ast.parse((ROOT / kata.test_file).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                cases = 1
+                for decorator in node.decorator_list:
+                    if isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("parametrize"):
+                        values = decorator.args[1] if len(decorator.args) > 1 else None
+                        if not isinstance(values, (ast.List, ast.Tuple)):
+                            raise ValueError(f"{kata.test_file}: {node.name} is parametrized by something not a list")
+                        cases *= len(values.elts)
+                count += cases
+    return count
+
+
+def real_counts() -> dict[str, int]:
     from tools.maintainer.bugzoo import load
 
-    stale = []
-    for patterns, real, what in (
-        (ZOO_COUNTS, len(load()), "the bug zoo has"),
-        (KATA_COUNTS, len(katas()), "there are"),
-    ):
-        for pattern in patterns:
-            for match in re.finditer(pattern, text, flags=re.IGNORECASE):
-                said = match.group(1).lower()
-                number = int(said) if said.isdecimal() else WORDS.index(said) if said in WORDS else None
-                if number is not None and number != real:
-                    stale.append(f"README.md says {match.group(0)!r} where {what} {real}")
-    return stale
+    return {"katas": len(katas()), "tests": test_count(), "mistakes": len(load())}
+
+
+def _number(said: str) -> int | None:
+    said = said.lower().replace(",", "")
+    return int(said) if said.isdecimal() else WORDS.index(said) if said in WORDS else None
+
+
+def _said_as(real: int, said: str) -> str:
+    """real, written as `said` was: digits, or a word (capitalised like it)."""
+    if said.isdecimal() or real >= len(WORDS):
+        return str(real)
+    word = WORDS[real]
+    return word.capitalize() if said[:1].isupper() else word
+
+
+def stale_counts(text: str) -> list[str]:
+    """The counts in the README that are not the real ones, and those no rule of COUNTS derives, in the order
+    they stand, each with its line (README.md:LINE: ...)."""
+    real = real_counts()
+    found: list[tuple[int, str]] = []
+    derived: set[int] = set()
+    for pattern, what in COUNTS:
+        for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+            said = _number(match.group(1))
+            if said is None:  # "the first katas": not a count
+                continue
+            derived.update(range(match.start(), match.end()))
+            if said != real[what]:
+                found.append((match.start(), f"says {match.group(0)!r} where there are {real[what]} {what}"))
+    for match in re.finditer(COUNTED, text, flags=re.IGNORECASE):
+        if match.start() not in derived:
+            why = "is a count written by hand: reword it, or derive it (tools/maintainer/generated.py, COUNTS)"
+            found.append((match.start(), f"{match.group(0)!r} {why}"))
+    return [f"README.md:{text[:start].count(chr(10)) + 1}: {said}" for start, said in sorted(found)]
+
+
+def with_counts(text: str) -> str:
+    """The README with every count of COUNTS made the real one."""
+    real = real_counts()
+    for pattern, what in COUNTS:
+
+        def right(match: re.Match[str], what: str = what) -> str:
+            if _number(match.group(1)) is None:
+                return match.group(0)
+            start, end = match.span(1)
+            whole = match.group(0)
+            offset = match.start()
+            return whole[: start - offset] + _said_as(real[what], match.group(1)) + whole[end - offset :]
+
+        text = re.sub(pattern, right, text, flags=re.IGNORECASE)
+    return text
 
 
 def check() -> int:
@@ -139,14 +211,16 @@ def check() -> int:
 def write() -> int:
     init = stubs.SOLUTIONS / "__init__.py"
     init.write_text(with_exports(init.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
-    README.write_text(with_readme_table(README.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
+    readme = with_counts(with_readme_table(README.read_text(encoding="utf-8")))
+    README.write_text(readme, encoding="utf-8", newline="\n")
     stubs.KATAS.mkdir(exist_ok=True)
     for name, text in stubs.render().items():
         path = stubs.KATAS / name
         if path.exists() and path.read_text(encoding="utf-8") != text:
             print(f"backed up {path.relative_to(ROOT).as_posix()} to {stubs.backup(path).relative_to(ROOT).as_posix()}")
         path.write_text(text, encoding="utf-8", newline="\n")
-    print(f"wrote katas/ from solutions/ ({len(stubs.render())} files), the name table and the README's kata table.")
+    files = len(stubs.render())
+    print(f"wrote katas/ from solutions/ ({files} files), the name table, the README's kata table and counts.")
     return 0
 
 

@@ -262,7 +262,7 @@ def test_the_generated_check_catches_stale_counts_names_and_hints():
     )
     stale = generated.stale_counts(f"each of the {zoo - 1} mistakes; the {words[n - 1]} katas: done")
     assert len(stale) == 2, stale
-    assert f"where the bug zoo has {zoo}" in stale[0] and f"the {words[n - 1]} katas" in stale[1], stale
+    assert f"where there are {zoo} mistakes" in stale[0] and f"the {words[n - 1]} katas" in stale[1], stale
     assert generated.stale_counts("the first katas, the many katas") == []  # not counts
     assert generated.exports_problems() == [] and generated.hint_problems() == []
     init = (stubs.SOLUTIONS / "__init__.py").read_text(encoding="utf-8")
