@@ -279,6 +279,14 @@ def closure(kata: Kata) -> list[Kata]:
     return [k for k in katas() if k.number in seen]
 
 
+def column(kata: Kata) -> str:
+    """'kata-3  sigmoid        ': the kata's number and name, padded to the manifest's widest, so that what follows
+    lines up in a table of every kata (kata-10 and on, or a long name, included)."""
+    number = len(str(len(katas())))
+    name = max(len(k.name) for k in katas())
+    return f"kata-{kata.number:<{number}}  {kata.name:<{name}}"
+
+
 def by_number(number: int) -> Kata:
     return katas()[number - 1]
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tools import runner, verdicts
-from tools.manifest import ROOT, command, katas
+from tools.manifest import ROOT, column, command, katas
 
 
 def status(outcomes: list[runner.Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
@@ -67,7 +67,7 @@ def main() -> int:
         if not done and next_kata is None:
             next_kata = kata
         mark = "x" if done else " "
-        rows.append(f"  [{mark}] kata-{kata.number}  {kata.name:<16} {text}")
+        rows.append(f"  [{mark}] {column(kata)}  {text}")
     print("Your katas (katas/):\n")
     print("\n".join(rows))
     print("\n" + bar(done_count, len(all_katas)))

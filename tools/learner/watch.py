@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tools import runner, verdicts
 from tools.learner import hint, progress
-from tools.manifest import ROOT, Kata, command, katas, parse_number
+from tools.manifest import ROOT, Kata, column, command, katas, parse_number
 
 
 class Changes:
@@ -181,7 +181,7 @@ class Watch:
         return passed
 
     def table(self) -> str:
-        rows = [f"  [{'x' if k.number in self.done else ' '}] kata-{k.number}  {k.name}" for k in katas()]
+        rows = [f"  [{'x' if k.number in self.done else ' '}] {column(k).rstrip()}" for k in katas()]
         return "\n".join([*rows, self.bar()])
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import runner, stubs
-from tools.manifest import Kata, command, katas, parse_number, tomllib
+from tools.manifest import Kata, column, command, katas, parse_number, tomllib
 
 ZOO = Path(__file__).with_name("bugzoo.toml")
 LIKELY = "Likely cause: "
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         zoo = [m for m in zoo if m.kata == chosen]
     if args.list:
         for m in zoo:
-            print(f"  kata-{m.kata.number} {m.kata.name:<16} {m.id:<24} {m.what}")
+            print(f"  {column(m.kata)}  {m.id:<24} {m.what}")
         print(f"\n{len(zoo)} mistakes.")
         return 0
     started = time.monotonic()
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     for v in verdicts:
         m = v.mistake
         said = (v.diagnosis or "(no diagnosis; the test still fails)") if v.caught else "(no test fails)"
-        print(f"  kata-{m.kata.number} {m.kata.name:<16} {m.id:<24} {'yes' if v.caught else 'NO ':<4} {said}")
+        print(f"  {column(m.kata)}  {m.id:<24} {'yes' if v.caught else 'NO ':<4} {said}")
     caught = sum(v.caught for v in verdicts)
     named = sum(v.caught and bool(v.diagnosis) for v in verdicts)
     share = named / len(verdicts) if verdicts else 1.0

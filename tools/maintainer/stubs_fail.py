@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from tools import runner, stubs
-from tools.manifest import Kata, command, katas
+from tools.manifest import Kata, column, command, katas
 
 
 @command
@@ -26,7 +26,7 @@ def main() -> int:
         found = [problems(kata, outcomes) for kata, outcomes in zip(chosen, runner.run(jobs, workers=2))]
     for kata, found_here in zip(chosen, found):
         verdict = "ok" if not found_here else f"{len(found_here)} problem(s)"
-        print(f"  kata-{kata.number} {kata.name:<16} {verdict}")
+        print(f"  {column(kata)}  {verdict}")
         for problem in found_here:
             print(f"      {problem}")
     bad = sum(map(bool, found))
