@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -287,6 +288,16 @@ def notebook_run(session: nox.Session) -> None:
 def generated(session: nox.Session) -> None:
     """Check what is derived from solutions/ and the manifest: katas/, name tables, hints, README (-- --write)."""
     session.run(sys.executable, "-m", "tools.maintainer.generated", *session.posargs)
+
+
+@reference_session("new-kata")
+def new_kata(session: nox.Session) -> None:
+    """Add kata N+1: `nox -s new-kata -- NAME` writes its reference, stub, test, hints and manifest entry."""
+    # Run as a plain process: a refused name is the tool's one line and exit status 2, not nox's three lines.
+    command = [shared_env(session), "-m", "tools.maintainer.new_kata", *session.posargs]
+    done = subprocess.run(command, cwd=ROOT, check=False)
+    if done.returncode:
+        sys.exit(done.returncode)
 
 
 def release_check(session: nox.Session) -> None:
