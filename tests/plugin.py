@@ -254,19 +254,22 @@ def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, conf
         inner, outer = mine[0], mine[-1]
         where = f" in {outer.name}, at {culprit.path(session.track)}:{inner.lineno} ({(inner.line or '').strip()})"
     used = f"{clock.cpu:.1f} s of processor time in {clock.wall:.1f} s"
+    # Said for the code this run judges: `nox -s kata-N` judges katas/ only; KATA_TIMEOUT reaches every command.
+    run = "kata" if session.track == "katas" else "solution"
+    more = f"`nox -s {run}-{state.kata.number} -- --kata-timeout 60`, or KATA_TIMEOUT=60 before any command"
     if clock.computing:
         text = (
             f"this test did not finish: it was stopped{where} after {used} (the limit: {clock.limit:g} s of "
             "processor time). The likely cause is an endless loop (a `while` whose condition never changes, an "
             "index that never advances) or training far longer than asked (check that n_epochs and batch_size are "
-            f"honoured). A slow computer? Allow more with `nox -s kata-{state.kata.number} -- --kata-timeout 60`"
+            f"honoured). A slow computer? Allow more with {more}"
         )
     else:
         text = (
             f"this test did not finish: it was stopped{where} after {clock.wall:.1f} s on the clock, in which it "
             f"computed for only {clock.cpu:.1f} s. Your code waits for something that does not come (time.sleep, "
-            "input(), a lock, a queue, another process), or this computer is extremely busy (then allow more: "
-            f"`nox -s kata-{state.kata.number} -- --kata-timeout 60`)"
+            "input(), a lock, a queue, another process), or this computer is extremely busy (then allow more with "
+            f"{more})"
         )
     if mine:
         again = f"{mine[-1].name} did not finish in an earlier test ({used}), so it is not run again"

@@ -194,6 +194,29 @@ def test_check_needs_finds_a_missing_and_a_stale_need():
     assert any("kata-8 (train) lists kata-5 (accuracy)" in p for p in problems), problems
 
 
+def test_solutions_given_only_a_time_limit_still_checks_the_manifests_needs():
+    from tools.maintainer.reference import chooses_tests
+
+    for whole in ([], ["--kata-timeout", "60"], ["--kata-timeout=60"]):
+        assert not chooses_tests(whole), whole
+    for part in (["tests/test_relu.py"], ["-k", "affine"], ["--kata-timeout", "60", "-x"]):
+        assert chooses_tests(part), part
+
+
+@pytest.mark.parametrize("track", ["katas", "solutions"])
+def test_the_advice_for_more_time_names_a_command_that_judges_the_same_code(tmp_path, track):
+    stubs.write_package(tmp_path / track, stubbed=())  # the reference, with an endless loop in relu_backward
+    relu = tmp_path / track / "relu.py"
+    relu.write_text(relu.read_text(encoding="utf-8").replace("    x = cache\n", "    while True:\n        pass\n"))
+    env = {**os.environ, "KATA_ROOT": str(tmp_path)}
+    command = [sys.executable, "-m", "tools.runner", "--track", track, "--kata-timeout", "0.5", "tests/test_relu.py"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False)
+    session = "kata" if track == "katas" else "solution"
+    assert "stopped in relu_backward" in done.stdout, done.stdout[-3000:]
+    advice = f"allow more with `nox -s {session}-2 -- --kata-timeout 60`, or KATA_TIMEOUT=60 before any command"
+    assert advice.lower() in done.stdout.lower(), done.stdout[-3000:]
+
+
 @pytest.fixture
 def learner(tmp_path, monkeypatch):
     """A repository root of its own for reset: katas/relu.py holds the learner's (non-UTF-8) work."""
