@@ -639,18 +639,15 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
 
 def out_of_memory() -> str:
     """What to say when kata code ran out of memory: the ceiling of the test process when it has one."""
+    from tools.runner import out_of_memory as said
+
     try:
         import resource
 
         ceiling = resource.getrlimit(resource.RLIMIT_DATA)[0]
     except (ImportError, AttributeError, OSError):
         ceiling = -1
-    used = f"used more than {ceiling / 2**30:g} GB" if 0 < ceiling < 2**50 else "ran out"
-    return (
-        f"your code {used} of memory (the limit of a test's process). The katas' tensors are small: look for a "
-        "tensor far larger than the inputs (a product of the wrong shapes, a batch dimension squared) or a list "
-        "that grows without end"
-    )
+    return said(ceiling / 2**30 if 0 < ceiling < 2**50 else None)
 
 
 def fail(message: str) -> KataError:

@@ -105,6 +105,8 @@ class _Watch:
     collected: dict[int, list[str]] = field(default_factory=dict)
     started: bool = False  # pytest began collecting
     refused: int | None = None  # pytest's exit code when it could not run (usage or internal error)
+    stopped_by: int | None = None  # the signal that stopped (paused) the worker, which was then ended
+    over_memory: bool = False  # it held more than MEMORY_GB in memory, and was ended
 
 
 def run(
@@ -157,10 +159,13 @@ def run(
     return results
 
 
+IGNORED = ("SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF")  # by the supervisor, not by kata code
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """While the block runs in the main thread, SIGTERM and SIGHUP (a kill, a closed terminal, a CI
-    timeout) interrupt it like Ctrl-C, so that the workers are killed and the temporary folders go."""
+    """While the block runs in the main thread, SIGTERM, SIGHUP and SIGQUIT (a kill, a closed terminal, a CI
+    timeout, Ctrl-\\) interrupt it like Ctrl-C, so that the workers are killed and the temporary folders go."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -168,8 +173,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    saved = {name: signal.signal(getattr(signal, name), interrupt) for name in names}
+    ends = [name for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)]
+    saved = {name: signal.signal(getattr(signal, name), interrupt) for name in ends}
+    # Signals whose default would end the supervisor without a word, and which nobody sends it but kata code
+    # (os.kill(os.getppid(), ...)): ignored while it judges.
+    for name in IGNORED:
+        if hasattr(signal, name):
+            saved[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
     try:
         yield
     finally:
@@ -238,9 +248,10 @@ def _supervise(
                     first, skip = job, done
                     continue
             else:  # it ended outside any test: the job's other tests cannot run
-                for test in watch.collected.get(job, []):
-                    if test not in done:
-                        results[job].append(_not_run(test, f"the test process ended before it ({_exit_status(rc)})"))
+                paused = watch.stopped_by is not None and f"paused by signal {_signal_name(watch.stopped_by)}"
+                big = watch.over_memory and f"it held more than {MEMORY_GB} GB of memory"
+                why = f"the test process ended before it ({paused or big or _exit_status(rc)})"
+                results[job] += [_not_run(test, why) for test in watch.collected.get(job, []) if test not in done]
             first, skip = job + 1, set()
     for index, tests in collected.items():  # a test collected and never reported never passes
         reported = {o.test for o in results[index]}
@@ -292,7 +303,7 @@ def _follow(
 ) -> tuple[_Watch, int | None, bool]:
     """Follow one worker's events until it ends, or kill it past its deadline (or when the run stops). On any
     exit, Ctrl-C included, the caller's reaper.end kills the worker and what it started."""
-    watch, killed, finished = _Watch(job=first), False, None
+    watch, killed, finished, looked = _Watch(job=first), False, None, 0.0
     while True:
         if reaper.stop.is_set():
             raise KeyboardInterrupt("the run was stopped")
@@ -300,6 +311,14 @@ def _follow(
         for event in events():
             _handle(watch, event, results, hung)
         if exited:
+            break
+        watch.stopped_by = _stopped_by(process.pid)
+        if time.time() >= looked + 0.25:  # RLIMIT_DATA misses shared memory (mmap): what it holds counts too
+            looked = time.time()
+            watch.over_memory = _resident(process.pid) > MEMORY_GB
+        if watch.stopped_by is not None or watch.over_memory:  # paused (SIGSTOP...) or too big: end it now
+            process.kill()
+            process.wait()
             break
         if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
             finished = time.time()
@@ -313,6 +332,18 @@ def _follow(
             break
         time.sleep(0.03)
     return watch, process.returncode, killed
+
+
+def _stopped_by(pid: int) -> int | None:
+    """The signal that paused the process (SIGSTOP, SIGTSTP...), or None while it runs (or ended, or the OS
+    cannot tell). The process stays as it was: waitid only looks (WNOWAIT)."""
+    if not hasattr(os, "waitid"):  # Windows
+        return None
+    try:
+        info = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return None
+    return info.si_status if info is not None and info.si_code == os.CLD_STOPPED else None
 
 
 def _text(path: Path) -> str:
@@ -415,6 +446,14 @@ def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str
                 else f"{outer['function']} was stopped from outside in an earlier test, so it is not run again"
             )
             stopped = {"file": outer["file"], "function": outer["function"], "message": again}
+    elif watch.over_memory:
+        text = f"this test was ended{where}: {out_of_memory(MEMORY_GB)}"
+    elif watch.stopped_by is not None:
+        how = f"stopped by signal {_signal_name(watch.stopped_by)}"
+        text = (
+            f"the test process was paused while this test ran{where} ({how}), so it was ended. Your code must "
+            "return its result, not pause or end its own process (os.kill, signal.raise_signal)"
+        )
     else:
         how = _exit_status(rc)
         text = (
@@ -444,13 +483,17 @@ def _framed(tested: Kata | None, culprit: Kata | None, text: str) -> str:
 
 def _exit_status(rc: int | None) -> str:
     if rc is not None and rc < 0:
-        try:
-            return f"killed by signal {signal.Signals(-rc).name}"
-        except ValueError:
-            return f"killed by signal {-rc}"
+        return f"killed by signal {_signal_name(-rc)}"
     if rc is not None and rc >= 0xC0000000:  # Windows: an NTSTATUS, such as 0xC0000005 for an access violation
         return f"crashed, Windows status {rc:#x}"
     return f"exit code {rc}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _not_run(test: str, why: str) -> Outcome:
@@ -469,7 +512,28 @@ def _not_run(test: str, why: str) -> Outcome:
 # Nothing outlives a run: each worker leads a process group of its own, the processes kata code
 # starts end with it, and a worker whose supervisor is killed ends itself.
 
-MEMORY_GB = 4  # a worker's ceiling for the memory it allocates, where the OS allows one (RLIMIT_DATA)
+MEMORY_GB = 4  # a worker's ceiling: what it allocates (RLIMIT_DATA) and what it holds in memory (Linux)
+
+
+def out_of_memory(ceiling_gb: float | None) -> str:
+    """What to say when kata code ran out of memory, or went over the ceiling (None: the OS said it ran out)."""
+    used = f"used more than {ceiling_gb:g} GB" if ceiling_gb else "ran out"
+    return (
+        f"your code {used} of memory (the limit of a test's process). The katas' tensors are small: look for a "
+        "tensor far larger than the inputs (a product of the wrong shapes, a batch dimension squared) or a list "
+        "that grows without end"
+    )
+
+
+def _resident(pid: int) -> float:
+    """The process's resident memory in GB, shared pages included (Linux; 0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
 # A new session: the worker leads its own process group, which its children join (Windows: a new group).
 _OWN_GROUP: dict[str, Any] = (
     {"creationflags": 0x200} if os.name == "nt" else {"start_new_session": True}  # 0x200: CREATE_NEW_PROCESS_GROUP
@@ -677,6 +741,9 @@ def work(spec_path: Path, forget: bool = True) -> None:
     Before each job the modules of the previous one are forgotten (not before the first job of a
     forked worker: its parent imported the tests and never any kata)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    for name in IGNORED:  # inherited from the supervisor (a fork, or an exec): kata code gets the defaults
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     import pytest
 
     spec = json.loads(spec_path.read_text(encoding="utf-8"))

@@ -762,3 +762,47 @@ def test_ctrl_c_stops_a_command_with_one_line(tmp_path, command):
     assert text.rstrip().endswith("Stopped (Ctrl-C).") and RAW_TRACEBACK not in text, text[-2000:]
     left = gone([int(p) for p in pids.read_text().split()], within=5)
     assert not left, f"workers outlived Ctrl-C: {left}"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_worker_that_pauses_itself_is_ended_at_once_with_its_reason(tmp_path):
+    """SIGSTOP to itself: the test process would sit out its whole time limit (2 x 60 s here), test after test."""
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)"))
+    tests = ("test_on_the_tutorial_inputs", "test_float32_and_mixed_signs_of_dout")
+    run = judge_live([Job(tuple(f"tests/test_relu.py::{t}" for t in tests), root=root)], tmp_path, timeout=60)
+    (outcomes,) = run.outcomes
+    assert len(outcomes) == 2, show(outcomes)
+    assert_all_fail(outcomes, blame=2)
+    for o in outcomes:
+        assert "paused while this test ran" in o.message and "SIGSTOP" in o.message, o.message
+    assert run.seconds < 2 * STARTUP, f"{run.seconds:.0f} s: a paused worker waited for its deadline"
+    assert_clean(outcomes, run.live)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_signals_that_kata_code_sends_its_supervisor_do_not_end_the_run(tmp_path):
+    """Each of these would end the supervisor without a word; the verdict must still come, and be true."""
+    send = (
+        "import os, signal\nfor _s in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM):\n    os.kill(os.getppid(), _s)"
+    )
+    alarm = "assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL, 'kata code gets the defaults'"
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, send + "\n" + alarm))
+    code, out, _ = run_cli(root, ["tests/test_relu.py"], limit=STARTUP * 3)
+    assert code == 0 and "passes every test" in out, (code, out[-2000:])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the supervisor reads a worker's resident memory in /proc")
+def test_shared_memory_that_grows_without_end_is_one_line_about_memory(tmp_path, monkeypatch):
+    """mmap(MAP_SHARED) is not counted by RLIMIT_DATA: the supervisor ends a worker that holds too much."""
+    monkeypatch.setattr(runner, "MEMORY_GB", 1.5)  # the supervisor's ceiling, kept small to spare the machine
+    hoard = (
+        "import mmap\nhoard = []\nwhile True:\n"
+        "    hoard.append(mmap.mmap(-1, 2**27, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS))\n"
+        "    hoard[-1].write(b'1' * 2**27)"
+    )
+    root = build(tmp_path, "relu", before(RELU_BACKWARD, hoard))
+    run = judge_live([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=root)], tmp_path, timeout=60)
+    (outcomes,) = run.outcomes
+    assert_all_fail(outcomes, blame=2)
+    assert "used more than 1.5 GB of memory" in outcomes[0].message, outcomes[0].message
+    assert_clean(outcomes, run.live)
