@@ -108,19 +108,31 @@ def as_junit(grades: list[KataGrade]) -> str:
 
 def as_markdown(grades: list[KataGrade]) -> str:
     total = summary(grades)
-    rows = ["| kata | file | tests passed | points | status |", "|---|---|---|---|---|"]
+    rows = [["kata", "file", "tests passed", "points", "status"], ["---"] * 5]
     rows += [
-        f"| {g.kata.number} `{g.kata.name}` | `{g.kata.path()}` | {g.passed} of {len(g.outcomes)} | "
-        f"{g.earned} of {g.kata.points} | {g.status} |"
+        [
+            f"{g.kata.number} `{g.kata.name}`",
+            f"`{g.kata.path()}`",
+            f"{g.passed} of {len(g.outcomes)}",
+            f"{g.earned} of {g.kata.points}",
+            g.status,
+        ]
         for g in grades
     ]
     rows.append(
-        f"| **total** | | {sum(g.passed for g in grades)} of {sum(len(g.outcomes) for g in grades)} | "
-        f"**{total['points']} of {total['max_points']}** | {total['katas_done']} of {total['katas']} katas done |"
+        [
+            "**total**",
+            "",
+            f"{sum(g.passed for g in grades)} of {sum(len(g.outcomes) for g in grades)}",
+            f"**{total['points']} of {total['max_points']}**",
+            f"{total['katas_done']} of {total['katas']} katas done",
+        ]
     )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]  # columns that line up in a terminal
+    lines = ["| " + " | ".join("-" * w if c == "---" else c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
     return (
         f"## Katas: {total['katas_done']} of {total['katas']} done, {total['points']} of {total['max_points']} points "
-        f"({total['percent']:g} %)\n\n" + "\n".join(rows) + "\n"
+        f"({total['percent']:g} %)\n\n" + "\n".join(lines) + "\n"
     )
 
 

@@ -120,11 +120,16 @@ def test_progress_grade_release_and_the_zoo_count_the_new_kata(scaffolded: Path,
     assert {row.index(row.split()[3]) for row in rows} == {rows[0].index("affine")}, "names in one column"
     graded = run(scaffolded, "-m", "tools.instructor.grade", "--out", str(tmp_path))
     assert graded.returncode == 0, graded.stdout + graded.stderr
-    assert f"0 of {NUMBER} done" in (tmp_path / "grade.md").read_text(encoding="utf-8")
+    table = (tmp_path / "grade.md").read_text(encoding="utf-8")
+    assert f"0 of {NUMBER} done" in table, table
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    bars = {tuple(n for n, c in enumerate(row) if c == "|") for row in rows}
+    assert len(rows) == NUMBER + 3 and len(bars) == 1, f"the grade table's columns do not line up:\n{table}"
     released = run(scaffolded, "-m", "tools.instructor.release", "--check")
     assert released.returncode == 0, released.stdout + released.stderr
     workflow = run(scaffolded, "-c", "from tools.instructor import release; print(release.classroom_workflow())")
-    assert f"command: python -m nox -s kata-{NUMBER}\n" in workflow.stdout, workflow.stdout + workflow.stderr
+    step = f"id: kata-{NUMBER}\n"
+    assert step in workflow.stdout and f"python -m nox -s kata-{NUMBER}" in workflow.stdout, workflow.stdout[-3000:]
     zoo = run(scaffolded, "-m", "tools.maintainer.bugzoo", "--list")
     assert zoo.returncode == 0, zoo.stdout + zoo.stderr
 
