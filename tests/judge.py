@@ -506,8 +506,25 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> 
                 f"{tuple(arg.shape)} {arg.dtype}. Methods ending in `_` (unsqueeze_, t_, resize_) change the tensor "
                 "they are called on: use the plain method, which makes a new tensor, and leave your inputs alone."
             )
+    _refuse_subclasses(result, described)
     _remember(result, described)
     return result
+
+
+PLAIN = (Tensor, torch.nn.Parameter)  # what a tensor from torch operations is (a Parameter is a leaf one)
+
+
+def _refuse_subclasses(result: Any, described: str) -> None:
+    """A tensor subclass can redefine every operation the checks use (comparisons, subtraction): only a plain
+    tensor is judged by its numbers."""
+    items = result.values() if isinstance(result, dict) else result if isinstance(result, (tuple, list)) else ()
+    for value in (result, *items):
+        if isinstance(value, Tensor) and type(value) not in PLAIN:
+            raise fail(
+                f"{described} returned a {type(value).__name__}, a subclass of torch.Tensor, where a plain tensor "
+                "belongs: the tests judge plain tensors only. Build your results with torch operations on your "
+                "inputs, which give plain tensors."
+            )
 
 
 def _remember(result: Any, described: str) -> None:

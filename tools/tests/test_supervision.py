@@ -207,6 +207,27 @@ class Case:
 
 DEL = "class Freed:\n    def __del__(self):\n        {}\n\n\nFreed()"  # an object freed at once
 
+LIAR = """import torch as _t
+class Liar(_t.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in ("sub", "__sub__", "isclose", "allclose", "eq", "__eq__", "equal"):
+            with _t._C.DisableTorchFunctionSubclass():
+                a = args[0].as_subclass(_t.Tensor) if isinstance(args[0], _t.Tensor) else args[0]
+                if name in ("sub", "__sub__"):
+                    return _t.zeros_like(a)
+                if name == "allclose" or name == "equal":
+                    return True
+                return _t.ones_like(a, dtype=_t.bool)
+        return super().__torch_function__(func, types, args, kwargs)
+def relu_forward(x):
+    return (x * 1).as_subclass(Liar), x
+def relu_backward(dout, cache):
+    return (dout * 1).as_subclass(Liar)
+"""  # a whole relu.py
+
 LATIN_1 = (ROOT / "solutions" / "relu.py").read_text(encoding="utf-8").replace("ReLU, the", "ReLU (café), the")
 
 QUICK = {
@@ -265,6 +286,8 @@ QUICK = {
             "exits": "import os; os._exit(0)",
         }.items()
     },
+    # A tensor subclass whose comparisons and subtraction always say "equal", around a wrong relu.
+    "tensor_subclass": Case("relu", LIAR, (2,)),
     # An exception without a message: its name alone, not "GeneratorExit:".
     "bare_exception": Case("relu", before(RELU_BACKWARD, "raise GeneratorExit"), (2,)),
     # Kata code that stops pytest's run after the test it is in: the tests left are failures, not absent.
@@ -367,6 +390,12 @@ def test_an_error_in_a_del_method_is_named_where_it_was_raised(quick, case, said
     for o in outcomes:
         assert "`__del__` method of your code" in o.message and said in o.message, o.message
         assert "ExceptionGroup" not in o.message and "katas/relu.py:" in o.message, o.message
+
+
+def test_a_tensor_subclass_cannot_redefine_what_equal_means(quick):
+    outcomes = quick[0]["tensor_subclass"]
+    assert_all_fail(outcomes, blame=2)
+    assert all("returned a Liar, a subclass of torch.Tensor" in o.message for o in outcomes), show(outcomes)
 
 
 def test_an_exception_without_a_message_is_named_alone(quick):
