@@ -1,6 +1,7 @@
 """`nox -s watch`: save a kata file, read its verdict; pass, and the next kata is waiting.
 
-It starts at the first unfinished kata, shows its verdict, and runs that kata's tests again each
+It starts at the first unfinished kata: its remembered verdict at once when none of its files changed
+since it was judged, then a fresh one. It runs that kata's tests again each
 time a file in katas/ is saved. When every test passes it says so, shows the progress bar and
 moves on. torch and the tests are imported once: each run is a worker forked from this warm
 process (Linux), or a fresh supervised process elsewhere; the learner's code always runs in the
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(os.environ.get("KATA_ROOT") or ROOT)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     changes = Changes(root / "katas", args.poll, args.interval)
+    print(remembered(root, start), end="", flush=True)  # before torch loads: what is known is shown at once
     if runner.CAN_FORK:  # elsewhere each run is a fresh process: nothing to load here
         print(f"Watching {root / 'katas'} ({changes.how}). Loading torch and the tests once ...", flush=True)
         runner.prepare_warm([k.test_file for k in katas()])
@@ -241,6 +243,26 @@ def main(argv: list[str] | None = None) -> int:
     if not watch.done ^ {k.number for k in katas()}:
         print("All katas done. Train your network on real digits: `nox -s train`.")
     return 0
+
+
+def remembered(root: Path, start: Kata | None) -> str:
+    """The remembered verdict of the kata the watch will start at, when none of its files changed since it was
+    judged (tools/verdicts.py, no torch needed): what the learner read last, shown while torch loads. "" when
+    there is none."""
+    known = {kata: verdicts.load(root, kata) for kata in katas()}
+    done = {kata for kata, outcomes in known.items() if outcomes and all(o.passed for o in outcomes)}
+    kata = start or next((k for k in katas() if k not in done), None)
+    outcomes = known.get(kata) if kata else None
+    if kata is None or not outcomes:
+        return ""
+    failing = [o for o in outcomes if not o.passed]
+    if all(o.not_started for o in failing):
+        failing = failing[:1]  # "not written yet", once
+    lines = [f"=== {kata.label}: {kata.path()} (remembered: no file of it changed since) ==="]
+    lines += [f"FAILED {o.test.split('::')[-1]}: {o.message.splitlines()[0]}" for o in failing[:5]]
+    lines += runner.next_steps("katas", outcomes) if failing else [f"{kata.label} passes every test."]
+    lines.append(f"{progress.status(outcomes, kata.number)[0].capitalize()}. Judging it afresh ...")
+    return "\n".join(lines) + "\n"
 
 
 def wait(watch: Watch, kata: Kata, changes: Changes, key: Callable[[float], str | None]) -> Kata | None:

@@ -148,3 +148,28 @@ def test_in_a_terminal_single_keys_give_hints_the_list_and_quit(tree):
             process.kill()
         os.close(leader)
     assert "Traceback" not in seen, seen[-3000:]
+
+
+def test_a_remembered_verdict_is_shown_at_once_then_judged_afresh(tree):
+    """Item 6 of issue 21: with nothing changed since the last verdict, the watch shows it before torch loads."""
+    from tools import verdicts
+    from tools.runner import Outcome
+
+    said = "kata-2 (relu): relu_forward is not written yet. (remembered)"
+    for kata in katas():
+        test = f"{kata.test_file}::test_one"
+        failing = kata.module in ("relu", "sigmoid")
+        verdicts.store(tree, kata, [Outcome(test, not failing, kata.number, failing, said if failing else "")])
+    start = time.monotonic()
+    watch = Watching(tree, "--poll")
+    try:
+        watch.expect(r"^=== kata-2 \(relu\): katas/relu\.py \(remembered", within=20)
+        seconds = time.monotonic() - start
+        watch.expect(r"^FAILED test_one: kata-2 \(relu\): relu_forward is not written yet\. \(remembered\)")
+        watch.expect(r"Judging it afresh")
+        watch.expect(r"^Watching ")  # then torch loads, and the verdict of now follows
+        watch.expect(r"^=== kata-2 \(relu\): katas/relu\.py ===$")
+        watch.expect(r"relu_forward is not written yet\. Open katas/relu\.py")
+    finally:
+        watch.stop()
+    assert seconds < 5, f"the remembered verdict took {seconds:.1f} s to show (it needs no torch)"
