@@ -33,8 +33,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn, TextIO
+from typing import Any, BinaryIO, TextIO
 
+from tools.cli import Parser
 from tools.manifest import ROOT, Kata, by_module, by_number, command, katas
 
 GRACE = 3.0  # seconds past a block's deadline before the worker is killed from outside
@@ -835,19 +836,12 @@ def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> No
         verdicts.store(root, kata, [o for o in outcomes if o.kata == kata])
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """A bad option is one line that says what is valid, not argparse's usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{message}\n")
-
-
 @command
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--worker"]:
         work(Path(argv[1]))
         return 0
-    parser = _OneLineParser(prog="python -m tools.runner", add_help=False)
+    parser = Parser(prog="python -m tools.runner", add_help=False)
     parser.add_argument("--track", choices=("katas", "solutions"), default=os.environ.get("KATA_TRACK", "katas"))
     parser.add_argument("--kata-timeout", type=seconds_argument)  # checked here: one line, not pytest's usage
     known, rest = parser.parse_known_args(argv)

@@ -11,7 +11,6 @@ score; 2 only when grading itself could not run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import runner
+from tools.cli import Parser
 from tools.learner import progress
 from tools.manifest import Kata, command, katas
 
@@ -138,7 +138,7 @@ def as_markdown(grades: list[KataGrade]) -> str:
 
 @command
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="nox -s grade --", description=__doc__.splitlines()[0])
+    parser = Parser(prog="nox -s grade --", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports"), help="folder for the reports (default reports)")
     args = parser.parse_args(argv)
     if args.out.exists() and not args.out.is_dir():

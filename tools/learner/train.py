@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from tools.cli import Parser
 from tools.manifest import ROOT, command
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "--reference" in given and not (ROOT / "solutions").is_dir():
         print("--reference: this student copy has no reference solutions; leave it out to train your own katas/")
         sys.exit(2)
-    parser = argparse.ArgumentParser(prog="python -m tools.learner.train", description=__doc__.splitlines()[0])
+    parser = Parser(prog="python -m tools.learner.train", description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units (default 128)")
     parser.add_argument("--lr", type=float, default=0.2, help="SGD learning rate (default 0.2)")

@@ -16,7 +16,6 @@ r run again, n next kata, q quit. Without a terminal (piped, CI) it prints verdi
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tools import runner, verdicts
+from tools.cli import Parser
 from tools.learner import hint, progress
 from tools.manifest import ROOT, Kata, column, command, katas, parse_number
 
@@ -188,7 +188,7 @@ class Watch:
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nox -s watch --", description=__doc__.splitlines()[0])
+    parser = Parser(prog="nox -s watch --", description=__doc__.splitlines()[0])
     parser.add_argument("--poll", action="store_true", help="poll the files instead of waiting for file events")
     parser.add_argument("--kata", help="start at this kata (a number or a name) instead of the first unfinished")
     parser.add_argument("--interval", type=float, default=0.3, help="seconds between polls (default 0.3)")

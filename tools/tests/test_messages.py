@@ -120,3 +120,24 @@ def test_a_loss_rebuilt_from_a_number_is_named(failures):
 def test_correct_alternatives_pass(failures):
     for name in ALTERNATIVES:
         assert not failures[name], (name, failures[name][0].message)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["tools.learner.train", "--epochs", "abc"],
+        ["tools.learner.watch", "--interval", "-1"],
+        ["tools.instructor.grade", "--bogus"],
+        ["tools.runner", "--kata-timeout", "-5"],
+    ],
+)
+def test_a_bad_option_is_one_line(command: list[str]) -> None:
+    """argparse's usage block is not a message: one line says what is wrong (and where the options are)."""
+    import subprocess
+    import sys
+
+    from tools.manifest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and not done.stdout, (done.returncode, done.stdout)
+    assert done.stderr.count("\n") == 1 and "usage:" not in done.stderr, done.stderr
