@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -180,6 +181,12 @@ for _kata in katas():
 
 
 @nox.session
+def setup(session: nox.Session) -> None:
+    """Build the shared environment (torch, the test tools) and do nothing else: Codespaces and CI run it once."""
+    shared_env(session)
+
+
+@nox.session
 def progress(session: nox.Session) -> None:
     """Show which katas you have done, and what to do next (`-- OPTIONS` go to pytest)."""
     tool(session, "learner.progress", *session.posargs)
@@ -269,13 +276,24 @@ def stubs(session: nox.Session) -> None:
 
 @reference_session()
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check), mypy (solutions/, tools/, tests/), and the GitHub workflows' schema."""
-    python = shared_env(session)
+    """ruff, mypy (solutions/, tools/, tests/); the GitHub workflows' schema and zizmor, here and in a release."""
+    python = shared_env(session, "workflows")
     session.run(python, "-m", "ruff", "check", ".")
     session.run(python, "-m", "ruff", "format", "--check", ".")
     session.run(python, "-m", "mypy")
-    workflows = sorted(str(path) for path in (ROOT / ".github" / "workflows").glob("*.yml"))
-    session.run(python, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    with tempfile.TemporaryDirectory() as tmp:  # the workflow a release writes, checked as the repository's are
+        course = Path(tmp) / "course"
+        session.run(sys.executable, "-m", "tools.instructor.release", str(course), silent=True)
+        workflows = [
+            *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
+            *(course / ".github" / "workflows").glob("*.yml"),
+        ]
+        session.run(
+            python, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, workflows)
+        )
+        # zizmor, GitHub Actions' static analyser, offline: nothing of medium severity or above may remain.
+        zizmor = str(Path(python).parent / ("zizmor.exe" if os.name == "nt" else "zizmor"))
+        session.run(zizmor, "--offline", "--min-severity", "medium", *map(str, workflows))
 
 
 @reference_session("notebook-run")
