@@ -1,17 +1,25 @@
 """`nox -s release -- DIR`: a repository for students, with the katas and their tests and no solutions.
 
-    python -m tools.instructor.release DIR      write the student copy into DIR (new or empty)
+    python -m tools.instructor.release DIR [--repo OWNER/NAME]   write the student copy into DIR
     python -m tools.instructor.release --check  make one in a temporary folder and check it (`nox -s ci`)
+
+DIR is a new or empty folder (an empty clone, holding only .git, will do). OWNER/NAME is the assignment's
+GitHub repository: the Colab badge and the notebook's first cell open it; without --repo it is read from
+DIR's git remote `origin`, if that is on GitHub.
 
 The copy holds every kata as its pristine stub (made from solutions/, never copied from katas/),
 the tests, the manifest and hints, the learner's tools, the noxfile, a README for students (this
-README without its instructor parts), a progress-and-grade workflow and a GitHub Classroom
-workflow. It holds no solutions/, no bug zoo, no maintainer tools, and no line of any solution
-region anywhere: the check reads every file of the copy for one.
+README without its instructor parts), the notebook without its switch to the reference, a devcontainer
+and one workflow: GitHub Classroom's autograding, one step per kata, and the grade table in the run's summary.
+It holds no solutions/, no bug zoo, no maintainer tools, no line of any solution region anywhere (the check
+reads every file of the copy for one), and no sentence about how or where this repository was measured or
+tried, or that offers what only the reference has (the check reads what students read for one).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from tools import stubs
-from tools.manifest import ROOT, command, katas
+from tools.manifest import ROOT, Kata, command, katas
 
 # What stays behind: the answers, and what only works (or only matters) beside them.
 LEFT_OUT = (
@@ -51,7 +59,28 @@ def source_files() -> list[str]:
     return sorted(f for f in files if not f.startswith(LEFT_OUT) and f != "README.md")
 
 
-def student_readme(text: str) -> str:
+# What a failed kata means, said once: by each Classroom step, the run's summary, the reporter and the README.
+NOT_DONE = "not done yet: its points are 0 until its tests pass; nothing is broken"
+PLACEHOLDER = "YOUR-ACCOUNT/mnist-katas"  # the repository in the notebook's Colab link and first cell, and the README
+NOTEBOOK = "notebooks/explore.ipynb"
+REPOSITORY_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"  # its pins and its CPU index are the release's too
+# Actions only the release uses, pinned to the commit of a release (named beside it), as ci.yml pins its own.
+RELEASE_ACTIONS = {
+    "classroom-resources/autograding-command-grader": "d5b3fa6f50f7f629b7bfae0cc3e4c58852b412d5  # v1",
+    "classroom-resources/autograding-grading-reporter": "d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca  # v1",
+    "actions/upload-artifact": "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f  # v7.0.0",
+}
+REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+GITHUB_REMOTE = re.compile(
+    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([^/]+/[^/]+?)(?:\.git)?/?$"
+)
+
+
+class ReleaseError(Exception):
+    """Something release cannot do, said in one line."""
+
+
+def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
     """README.md without what is marked for instructors, with what a student copy adds."""
     text = text.split(STOP, 1)[0]
     while OMIT_BEGIN in text:
@@ -66,55 +95,105 @@ def student_readme(text: str) -> str:
         "## Your grade\n\n"
         "`nox -s grade` runs every kata's tests and writes `reports/grade.md` (a table: tests passed,\n"
         "points, what to do), `reports/grade.json` and `reports/grade.xml` (JUnit). A kata earns its\n"
-        "points when all its tests pass. On GitHub, each push runs it (`.github/workflows/katas.yml`) and\n"
-        "shows the table in the run's summary; it never fails because a kata is not done yet.\n"
+        "points when all its tests pass, and none before: there are no part marks.\n\n"
+        "On GitHub, each push runs `.github/workflows/classroom.yml`: one step per kata, then the grade\n"
+        "table in the run's summary (the Actions tab, the run, *Summary*). What the marks mean:\n\n"
+        "- a kata's step prints its tests' verdict; a kata that fails is "
+        f"{NOT_DONE}. Its messages, the same as `nox -s kata-N` prints, say what to do.\n"
+        "- the run is marked red (a red cross beside your commit) while any kata is not done, and green\n"
+        "  when all are. Red is the normal state of a course in progress, not an error of yours or of GitHub.\n"
+        "- the points in the summary, and in GitHub Classroom, are the sum over the katas done, each worth\n"
+        "  its `points` in `tools/manifest.toml` (1 unless your instructor set more).\n"
     )
-    return f"{title}\n{note}{body.rstrip()}\n\n{grade}"
+    return f"{title}\n{note}{body.rstrip()}\n\n{grade}".replace(PLACEHOLDER, repository)
+
+
+def pins() -> dict[str, str]:
+    """Every action the release's workflow uses -> 'owner/name@commit  # version': ci.yml's own, then the rest."""
+    text = REPOSITORY_WORKFLOW.read_text(encoding="utf-8")
+    found = {m[1]: f"{m[1]}@{m[2]}  # {m[3]}" for m in re.finditer(r"uses: (\S+)@([0-9a-f]{40})  # (\S+)", text)}
+    for action in ("actions/checkout", "actions/setup-python"):
+        if action not in found:
+            raise ReleaseError(f"{REPOSITORY_WORKFLOW.name} has no `uses: {action}@<commit>  # <version>` to copy")
+    return found | {action: f"{action}@{pin}" for action, pin in RELEASE_ACTIONS.items()}
+
+
+def cpu_wheels() -> list[str]:
+    """ci.yml's PIP_INDEX_URL and PIP_EXTRA_INDEX_URL lines (CPU wheels of torch), as the workflow's env."""
+    text = REPOSITORY_WORKFLOW.read_text(encoding="utf-8")
+    lines = re.findall(r"^ +(PIP_(?:EXTRA_)?INDEX_URL: \S+)$", text, re.M)
+    if len(lines) != 2:
+        raise ReleaseError(f"{REPOSITORY_WORKFLOW.name}: expected its PIP_INDEX_URL and PIP_EXTRA_INDEX_URL lines")
+    return lines
+
+
+def failed_line(kata: Kata) -> str:
+    """What a Classroom step prints when its kata fails: one line, no quote that would end the YAML string."""
+    return f"{kata.label}: {NOT_DONE}."
 
 
 def classroom_workflow() -> str:
-    """GitHub Classroom's autograding workflow: one command-grader step per kata, then the reporter."""
+    """The one workflow a push runs: GitHub Classroom's autograding, one command-grader step per kata, then the
+    grade table in the run's summary and the reporter. One install of the shared environment serves every step."""
+    uses = pins()
     lines = [
-        "# GitHub Classroom autograding: one step per kata, worth the points in tools/manifest.toml.",
+        "# GitHub Classroom autograding: one step per kata, worth the points in tools/manifest.toml, then the grade",
+        "# table in the run's summary. One workflow and one install per push; pip's downloads are cached.",
         "# Written by `nox -s release`; edit the manifest and make a new release rather than this file.",
         "name: Autograding Tests",
-        "on: [push, repository_dispatch]",
-        "permissions:",
-        "  checks: write",
-        "  actions: read",
-        "  contents: read",
+        "on: [push, workflow_dispatch, repository_dispatch]",
+        "permissions: {}",
+        "concurrency:  # a newer push cancels the run it supersedes",
+        "  group: ${{ github.workflow }}-${{ github.ref }}",
+        "  cancel-in-progress: true",
         "jobs:",
         "  run-autograding-tests:",
         "    runs-on: ubuntu-latest",
         "    if: github.actor != 'github-classroom[bot]'",
-        "    env:",
-        "      PIP_INDEX_URL: https://download.pytorch.org/whl/cpu  # CPU wheels of torch: a few hundred MB",
-        "      PIP_EXTRA_INDEX_URL: https://pypi.org/simple",
+        "    timeout-minutes: 30",
+        "    permissions:",
+        "      contents: read  # the checkout; the reporter gives the points as annotations, through the log",
+        "    env:  # CPU wheels of torch: a few hundred MB",
+        *[f"      {line}" for line in cpu_wheels()],
         "    steps:",
-        "      - uses: actions/checkout@v4",
-        "      - uses: actions/setup-python@v5",
+        f"      - uses: {uses['actions/checkout']}",
+        "        with:",
+        "          persist-credentials: false",
+        f"      - uses: {uses['actions/setup-python']}",
         "        with:",
         '          python-version: "3.11"',
-        "      - name: Install nox and the katas' environment",
-        "        run: python -m pip install nox && python -m nox -s progress",
+        "          cache: pip  # pip's downloads (torch's wheels), kept while pyproject.toml is unchanged",
+        "          cache-dependency-path: pyproject.toml",
+        "      - name: Install nox and the katas' environment, once for every step below",
+        "        run: python -m pip install nox && python -m nox -s setup",
     ]
     ids = []
     for kata in katas():
         step = f"kata-{kata.number}"
         ids.append(step)
         lines += [
-            f"      - name: {kata.label}",
+            f"      - name: {kata.label}, {kata.points} point{'s' if kata.points != 1 else ''}",
             f"        id: {step}",
-            "        uses: classroom-resources/autograding-command-grader@v1",
+            f"        uses: {uses['classroom-resources/autograding-command-grader']}",
             "        with:",
             f'          test-name: "{kata.label}"',
-            f"          command: python -m nox -s {step}",
+            f"          command: 'python -m nox -s {step} || {{ echo \"{failed_line(kata)}\"; exit 1; }}'",
             "          timeout: 10",
             f"          max-score: {kata.points}",
         ]
     lines += [
-        "      - name: Autograding Reporter",
-        "        uses: classroom-resources/autograding-grading-reporter@v1",
+        "      - name: The grade table, in this run's summary",
+        "        if: always()",
+        "        run: |",
+        f'          echo "A kata marked failed is {NOT_DONE}." >> "$GITHUB_STEP_SUMMARY"',
+        "          python -m nox -s grade",
+        f"      - uses: {uses['actions/upload-artifact']}",
+        "        if: always()",
+        "        with:",
+        "          name: grade",
+        "          path: reports/grade.*",
+        f"      - name: 'Autograding Reporter (red while a kata is {NOT_DONE})'",
+        f"        uses: {uses['classroom-resources/autograding-grading-reporter']}",
         "        env:",
         *[f'          {step.upper()}_RESULTS: "${{{{steps.{step}.outputs.result}}}}"' for step in ids],
         "        with:",
@@ -123,43 +202,55 @@ def classroom_workflow() -> str:
     return "\n".join(lines) + "\n"
 
 
-STUDENT_WORKFLOW = """\
-# Each push: where the katas stand, and the grade as a table in the run's summary.
-# It never fails because a kata is not done yet; only when the tests themselves cannot run.
-name: katas
-on: [push, pull_request, workflow_dispatch]
-jobs:
-  grade:
-    runs-on: ubuntu-latest
-    timeout-minutes: 30
-    env:
-      PIP_INDEX_URL: https://download.pytorch.org/whl/cpu  # CPU wheels of torch: a few hundred MB
-      PIP_EXTRA_INDEX_URL: https://pypi.org/simple
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - run: python -m pip install nox
-      - run: python -m nox -s grade
-      - uses: actions/upload-artifact@v4
-        with:
-          name: grade
-          path: reports/grade.*
-"""
+def student_notebook(text: str, repository: str) -> str:
+    """notebooks/explore.ipynb for students: its Colab link and first cell open `repository`, and the switch to
+    the reference (`REFERENCE = False`, `package(REFERENCE)`), which a copy cannot use, is gone."""
+    notebook = json.loads(text)
+    switch, argument = re.compile(r"^REFERENCE = .*\n", re.M), "package(REFERENCE)"
+    removed = 0
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"]).replace(PLACEHOLDER, repository)
+        if cell["cell_type"] == "code":
+            source, count = switch.subn("", source)
+            removed += count + source.count(argument)
+            source = source.replace(argument, "package()")
+        cell["source"] = source.splitlines(keepends=True)
+    if removed != 2:
+        raise ReleaseError(f"{NOTEBOOK}: expected one `REFERENCE = ...` line and one `{argument}` to take out")
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
-def build(dest: Path) -> list[str]:
+def repository_of(dest: Path, given: str | None) -> str | None:
+    """The assignment's repository, OWNER/NAME: as given, else from dest's GitHub remote; None when neither."""
+    if given is not None:
+        match = GITHUB_REMOTE.match(given)
+        name = match[1] if match else given
+        if not REPO.fullmatch(name):
+            raise ReleaseError(f"--repo {given!r}: give the GitHub repository as OWNER/NAME, such as my-school/katas")
+        return name
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(dest), "remote", "get-url", "origin"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    match = GITHUB_REMOTE.match(url)
+    return match[1] if match and REPO.fullmatch(match[1]) else None
+
+
+def build(dest: Path, repository: str | None = None) -> list[str]:
     """Write the student copy into dest (which must exist); return the relative paths written."""
+    repository = repository or PLACEHOLDER
     written = {}
     for relative in source_files():
         written[relative] = (ROOT / relative).read_bytes()
     for name, text in stubs.render().items():
         written[f"katas/{name}"] = text.encode("utf-8")
         written[f"{stubs.PRISTINE.relative_to(ROOT).as_posix()}/{name}"] = text.encode("utf-8")
-    written["README.md"] = student_readme((ROOT / "README.md").read_text(encoding="utf-8")).encode("utf-8")
+    readme = student_readme((ROOT / "README.md").read_text(encoding="utf-8"), repository)
+    written["README.md"] = readme.encode("utf-8")
+    written[NOTEBOOK] = student_notebook((ROOT / NOTEBOOK).read_text(encoding="utf-8"), repository).encode("utf-8")
     written[".github/workflows/classroom.yml"] = classroom_workflow().encode("utf-8")
-    written[".github/workflows/katas.yml"] = STUDENT_WORKFLOW.encode("utf-8")
     for relative, data in written.items():
         path = dest / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +268,7 @@ def leaks(dest: Path) -> list[str]:
         if len(line) >= SHORTEST_LEAK and not line.startswith(("#", "with ")) and line not in public
     }
     found = [f"{name}/ is in the copy" for name in ("solutions", "tools/maintainer") if (dest / name).exists()]
-    for path in sorted(p for p in dest.rglob("*") if p.is_file()):
+    for path in sorted(p for p in dest.rglob("*") if p.is_file() and ".git" not in p.relative_to(dest).parts):
         text = path.read_bytes().decode("utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip() in answers:
@@ -186,51 +277,126 @@ def leaks(dest: Path) -> list[str]:
     return found
 
 
+# Sentences a student should not read: how or where this repository was measured or tried, and what only the
+# reference offers. A figure for students says what it was measured on ("a 2-core Linux machine, torch 2.14").
+MEASURING = r"\b(?:measured|tried|timed|tested|takes|took|ran)\b"
+WHERE = (  # for every reader, the repository's README too: a figure says what it was measured on
+    (re.compile(rf"\bhere\b.*{MEASURING}|{MEASURING}.*\bhere\b", re.I), "says where it was measured or tried: 'here'"),
+    (
+        re.compile(r"\b(?:this|our|the project's|this project's) (?:[\w-]+ )?(?:machine|computer)\b", re.I),
+        "speaks of the machine this repository was measured on",
+    ),
+)
+PROSE = (  # for students: also nothing about what was not tried, nothing that needs the reference
+    *WHERE,
+    (re.compile(r"\bnot tried\b|\buntested\b", re.I), "says what this repository did not try"),
+    (
+        re.compile(r"REFERENCE = True|--reference\b|\bsolutions/|\bbug ?zoo\b|\bmaintainer\b", re.I),
+        "offers what only the reference repository has",
+    ),
+)
+READ_BY_STUDENTS = ("README.md", NOTEBOOK, ".devcontainer/devcontainer.json")
+
+
+def prose_in(text: str, name: str, patterns: tuple[tuple[re.Pattern[str], str], ...] = PROSE) -> list[str]:
+    """Each sentence of `text` that speaks of this repository's measuring, or offers the reference: 'NAME:LINE ...'."""
+    found = []
+    for match in re.finditer(r"(?:[^.!?]|[.!?](?!\s|$))+(?:[.!?]|$)", text):
+        sentence = " ".join(match[0].split())
+        for pattern, why in patterns:
+            if sentence and pattern.search(sentence):
+                line = text.count("\n", 0, match.start() + len(match[0]) - len(match[0].lstrip())) + 1
+                found.append(f"{name}:{line} {why}: {sentence[:160]!r}")
+                break
+    return found
+
+
+def prose(dest: Path) -> list[str]:
+    """Every sentence of what students read in the copy (README, notebook, hints, devcontainer) that speaks of
+    how or where this repository was measured or tried, or offers what needs solutions/."""
+    found = []
+    for relative in READ_BY_STUDENTS:
+        path = dest / relative
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if relative.endswith(".ipynb"):  # the cells' text, one cell after another, as a reader meets them
+            text = "\n".join("".join(cell["source"]) for cell in json.loads(text)["cells"])
+        found += prose_in(text, relative)
+    hints = "\n".join(hint for kata in katas() for hint in kata.hints)  # what `nox -s hint` shows
+    return found + prose_in(hints, "tools/manifest.toml (a hint)")
+
+
 def check() -> int:
     """Make a release in a temporary folder and check it holds no answer and every kata as its stub."""
     with tempfile.TemporaryDirectory() as tmp:
         dest = Path(tmp)
-        files = build(dest)
-        problems = leaks(dest)
+        try:
+            files = build(dest)
+        except ReleaseError as error:
+            print(f"release: {error}")
+            return 1
+        problems = leaks(dest) + prose(dest)
         for name, text in stubs.render().items():
             if (dest / "katas" / name).read_text(encoding="utf-8") != text:
                 problems.append(f"katas/{name} in the copy is not its pristine stub")
-        readme = (dest / "README.md").read_text(encoding="utf-8")
-        problems += [
-            f"README.md in the copy still speaks of {word!r}: mark that part <!-- release: omit -->"
-            for word in ("solutions/", "bugzoo", "maintainer")
-            if word in readme
-        ]
-    print("\n".join(problems) or f"release: {len(files)} files, no solution line in any of them, every kata a stub.")
+    print(
+        "\n".join(problems)
+        or f"release: {len(files)} files, no solution line in any of them, every kata a stub, no maintainer prose."
+    )
     return 1 if problems else 0
+
+
+USAGE = "usage: nox -s release -- DIR [--repo OWNER/NAME]   (DIR: a new or empty folder outside this repository)"
 
 
 @command
 def main(argv: list[str]) -> int:
     if argv == ["--check"]:
         return check()
-    if len(argv) != 1 or argv[0].startswith("-"):
-        print("usage: nox -s release -- DIR   (DIR: a new or empty folder outside this repository)")
+    args, given = list(argv), None
+    if "--repo" in args:
+        at = args.index("--repo")
+        if at + 1 >= len(args):
+            print("release: --repo needs the assignment's GitHub repository, as OWNER/NAME")
+            return 2
+        given = args.pop(at + 1)
+        args.pop(at)
+    if len(args) != 1 or args[0].startswith("-"):
+        print(USAGE)
         return 2
-    dest = Path(argv[0]).expanduser().resolve()
+    dest = Path(args[0]).expanduser().resolve()
     if dest == ROOT or ROOT in dest.parents:
-        print(f"release: {argv[0]} is inside this repository; choose a folder outside it, such as ../katas-course")
+        print(f"release: {args[0]} is inside this repository; choose a folder outside it, such as ../katas-course")
         return 2
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        print(f"release: {argv[0]} {'is a file' if not dest.is_dir() else 'is not empty'}; give a new or empty folder")
+    if dest.exists() and (not dest.is_dir() or any(p.name != ".git" for p in dest.iterdir())):
+        print(f"release: {args[0]} {'is a file' if not dest.is_dir() else 'is not empty'}; give a new or empty folder")
         return 2
     try:
+        repository = repository_of(dest, given)
+        created = not dest.exists()
         dest.mkdir(parents=True, exist_ok=True)
-        files = build(dest)
+        files = build(dest, repository)
+    except ReleaseError as error:
+        print(f"release: {error}")
+        return 2
     except OSError as error:
-        print(f"release: could not write {argv[0]}: {error.strerror or error}")
+        print(f"release: could not write {args[0]}: {error.strerror or error}")
         return 1
-    problems = leaks(dest)
+    problems = leaks(dest) + prose(dest)
     if problems:
-        shutil.rmtree(dest)
-        print("release: the copy would hold solution code, so it was removed:\n" + "\n".join(problems))
+        for path in dest.iterdir() if not created else [dest]:
+            if path.name != ".git":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        print(
+            "release: the copy would hold solution code or maintainer prose, so it was removed:\n" + "\n".join(problems)
+        )
         return 1
     print(f"release: wrote {len(files)} files to {dest}, with no solutions. Next:")
+    if repository:
+        print(f"  The notebook's Colab badge and first cell open {repository}.")
+    else:
+        print(f"  No --repo and no GitHub remote: the notebook's Colab link says {PLACEHOLDER} (--repo sets it).")
     print(f"  cd {dest}")
     print("  git init; git add -A; git commit -m 'Katas'   (then push it to GitHub)")
     print("  Students: `nox -s kata-1` to begin, `nox -s grade` for their grade. GitHub Classroom: see README.md")

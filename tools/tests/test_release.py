@@ -68,12 +68,12 @@ def test_release_refuses_a_folder_it_could_spoil_in_one_line(tmp_path, capsys):
 
 def test_the_workflows_are_github_workflows_and_classroom_grades_each_kata(copy):
     workflows = sorted((copy / ".github" / "workflows").glob("*.yml"))
-    assert [w.name for w in workflows] == ["classroom.yml", "katas.yml"]
+    assert [w.name for w in workflows] == ["classroom.yml"]  # one workflow, one install per push
     checked = run(copy, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, workflows))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     classroom = (copy / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8")
     for kata in katas():
-        assert f"command: python -m nox -s kata-{kata.number}\n" in classroom
+        assert f"command: 'python -m nox -s kata-{kata.number} || " in classroom
         assert f'KATA-{kata.number}_RESULTS: "${{{{steps.kata-{kata.number}.outputs.result}}}}"' in classroom
     assert classroom.count("max-score: ") == len(katas())
     assert "runners: " + ",".join(f"kata-{k.number}" for k in katas()) in classroom
