@@ -85,7 +85,7 @@ def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
     text = text.split(STOP, 1)[0]
     while OMIT_BEGIN in text:
         head, rest = text.split(OMIT_BEGIN, 1)
-        text = head.rstrip("\n") + "\n" + rest.split(OMIT_END, 1)[1].lstrip("\n")
+        text = head.rstrip("\n") + "\n\n" + rest.split(OMIT_END, 1)[1].lstrip("\n")  # paragraphs stay apart
     title, _, body = text.partition("\n")
     note = (
         "\n> This is a copy for students, made with `nox -s release`: the katas, their tests and the tools,\n"
@@ -98,8 +98,9 @@ def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
         "points when all its tests pass, and none before: there are no part marks.\n\n"
         "On GitHub, each push runs `.github/workflows/classroom.yml`: one step per kata, then the grade\n"
         "table in the run's summary (the Actions tab, the run, *Summary*). What the marks mean:\n\n"
-        "- a kata's step prints its tests' verdict; a kata that fails is "
-        f"{NOT_DONE}. Its messages, the same as `nox -s kata-N` prints, say what to do.\n"
+        "- a kata's step prints its tests' verdict. A kata that fails is\n"
+        f"  {NOT_DONE}.\n"
+        "  Its messages, the same as `nox -s kata-N` prints, say what to do.\n"
         "- the run is marked red (a red cross beside your commit) while any kata is not done, and green\n"
         "  when all are. Red is the normal state of a course in progress, not an error of yours or of GitHub.\n"
         "- the points in the summary, and in GitHub Classroom, are the sum over the katas done, each worth\n"

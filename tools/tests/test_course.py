@@ -304,3 +304,8 @@ def test_a_classroom_step_and_the_summary_step_run_as_sh_runs_them(course: Path,
     done = subprocess.run(["/bin/sh", "-e", "-c", summary["run"]], env=env, capture_output=True, text=True)
     assert done.returncode == status
     assert POINTS_LINE.search((tmp_path / "summary.md").read_text(encoding="utf-8"))
+
+
+def test_a_part_left_out_of_the_student_readme_leaves_the_paragraphs_around_it_apart() -> None:
+    text = "# T\nBefore.\n<!-- release: omit -->\nFor us.\n<!-- release: /omit -->\nAfter.\n"
+    assert "Before.\n\nAfter." in release.student_readme(text)
