@@ -31,10 +31,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from tools import seal
 from tools.cli import Parser
 from tools.manifest import ROOT, Kata, by_module, by_number, command, katas
 
@@ -116,13 +117,19 @@ def run(
     workers: int = 1,
     pytest_args: Sequence[str] = (),
     warm: bool = False,
+    sealed: bool = True,
 ) -> list[list[Outcome]]:
     """Judge each job under supervision; the Outcomes of each, in order.
+
+    sealed: first compare a student copy's judging files with its seal (tools/seal.py).
 
     warm: fork each worker from this process, which has imported torch and the tests once
     (`prepare_warm`), instead of starting a fresh interpreter: a run then costs what its tests cost.
     Only where fork is safe with torch (Linux); elsewhere a fresh process, with the same guarantees.
     """
+    blocked = seal.blocked(ROOT) if sealed else {}  # a student copy whose judging files were edited
+    if blocked:
+        return _sealed_run(jobs, blocked, live, workers, pytest_args, warm)
     results: list[list[Outcome]] = [[] for _ in jobs]
     chunks = [list(range(len(jobs)))[w::workers] for w in range(workers)]
     chunks = [c for c in chunks if c]
@@ -161,6 +168,44 @@ def run(
 
 
 IGNORED = ("SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF")  # by the supervisor, not by kata code
+
+
+def _sealed_run(
+    jobs: Sequence[Job], blocked: dict[int, list[str]], live: bool, workers: int, pytest_args: Sequence[str], warm: bool
+) -> list[list[Outcome]]:
+    """run() where some katas are judged by files that differ from the release (tools/seal.py): those get one
+    failure each that says which files, and no test of theirs runs; the others are judged as usual."""
+    results: list[list[Outcome]] = []
+    left: list[tuple[int, Job]] = []
+    said: set[str] = set()
+    for index, job in enumerate(jobs):
+        named = [k for k in katas() if any(a.split("::")[0] == k.test_file for a in job.args)]
+        out = [k for k in named or katas() if k.number in blocked]
+        results.append([_unsealed(k, blocked[k.number]) for k in out])
+        said.update(line for k in out for line in blocked[k.number])
+        kept = tuple(a for a in job.args if a.split("::")[0] not in {k.test_file for k in out})
+        if (named and len(out) < len(named)) or not out:
+            left.append((index, replace(job, args=kept)))
+    if live and said:
+        print("Not judged: a file that judges differs from the release.\n" + "\n".join(sorted(said)) + "\n", flush=True)
+    judged = run([job for _, job in left], live, workers, pytest_args, warm, sealed=False) if left else []
+    for (index, _), outcomes in zip(left, judged):
+        results[index] += outcomes
+    return results
+
+
+UNSEALED = "judging_files"  # the name of the one failure of a kata whose judging files differ from the release
+
+
+def _unsealed(kata: Kata, lines: list[str]) -> Outcome:
+    shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
+    return Outcome(
+        test=f"{kata.test_file}::{UNSEALED}",
+        passed=False,
+        blame=kata.number,
+        did_not_run=True,
+        message=f"{kata.label}: not judged, no points: {shown}.",
+    )
 
 
 @contextlib.contextmanager
@@ -799,6 +844,10 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
             else "That was the last kata: train your network on real digits with `nox -s train`"
         )
         return [f"{kata.label} passes every test. {then}."]
+    unjudged = sorted({o.blame for o in failures if o.blame and o.test.endswith(f"::{UNSEALED}")})
+    if unjudged:
+        labels = ", ".join(by_number(n).label for n in unjudged)
+        return [f"{labels}: not judged until the files that judge are the release's: `nox -s reset -- --judge`."]
     by_kata: dict[int, list[bool]] = {}
     for o in failures:
         if o.blame:

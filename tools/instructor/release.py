@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools import stubs
+from tools import seal, stubs
 from tools.manifest import ROOT, Kata, command, katas
 
 # What stays behind: the answers, and what only works (or only matters) beside them.
@@ -256,7 +256,8 @@ def build(dest: Path, repository: str | None = None) -> list[str]:
         path = dest / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return sorted(written)
+    seal.write(dest)  # last: the checksums of the files that judge, as written
+    return sorted([*written, seal.SEAL])
 
 
 def leaks(dest: Path) -> list[str]:
@@ -337,7 +338,7 @@ def check() -> int:
         except ReleaseError as error:
             print(f"release: {error}")
             return 1
-        problems = leaks(dest) + prose(dest)
+        problems = leaks(dest) + prose(dest) + list(seal.broken(dest).values())
         for name, text in stubs.render().items():
             if (dest / "katas" / name).read_text(encoding="utf-8") != text:
                 problems.append(f"katas/{name} in the copy is not its pristine stub")
@@ -401,6 +402,8 @@ def main(argv: list[str]) -> int:
     print(f"  cd {dest}")
     print("  git init; git add -A; git commit -m 'Katas'   (then push it to GitHub)")
     print("  Students: `nox -s kata-1` to begin, `nox -s grade` for their grade. GitHub Classroom: see README.md")
+    print(f"  Classroom's protected file paths (the files that judge, sealed in {seal.SEAL}):")
+    print(f"    {', '.join(seal.protected())}")
     return 0
 
 

@@ -1,8 +1,10 @@
 """`nox -s reset -- N`: put kata N back to its starting stub, keeping the learner's file first.
 
 `nox -s reset -- N --undo` puts back the newest backup of kata N (the file it replaces is backed
-up first, so running it again goes back). Nothing a learner wrote is lost: when a file cannot be
-backed up or written, nothing changes and one line says why.
+up first, so running it again goes back). `nox -s reset -- --judge` brings back, in a student
+copy, the files that judge (tests/, tools/ ...) as the release made them (tools/seal.py), each
+backed up first. Nothing a learner wrote is lost: when a file cannot be backed up or written,
+nothing changes and one line says why.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ import re
 import sys
 from pathlib import Path
 
-from tools import stubs
+from tools import seal, stubs
 from tools.manifest import ROOT, Kata, command, kata_from_args
 
-USAGE = "nox -s reset -- N [--undo]   (one kata at a time; --undo puts back its newest backup)"
+USAGE = "nox -s reset -- N [--undo]   (one kata at a time; --undo puts back its newest backup; --judge: the tests)"
 
 
 @command
 def main(argv: list[str]) -> int:
+    if argv == ["--judge"]:  # a student copy's judging files, as the release made them (tools/seal.py)
+        said = seal.restore(ROOT)
+        print("\n".join(said))
+        return 1 if seal.broken(ROOT) else 0
     undo = "--undo" in argv
     kata = kata_from_args([a for a in argv if a != "--undo"], USAGE)
     if kata is None:
