@@ -120,3 +120,26 @@ def test_reset_judge_brings_the_release_back_and_keeps_the_edits(copy):
     )
     again = command(copy, "tools.learner.reset", "--judge")
     assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tests/test_relu.py",
+        "tests/judge.py",
+        "conftest.py",
+        "noxfile.py",
+        "tools/runner.py",
+        "tools/manifest.toml",
+        "pyproject.toml",
+        ".github/workflows/classroom.yml",
+    ],
+)
+def test_every_kind_of_judging_file_is_sealed(copy, name):
+    """An edit to any file that takes part in judging is named, and keeps from a verdict the katas it judges."""
+    path = copy / name
+    path.write_bytes(path.read_bytes() + b"\n# edited\n")
+    assert seal.broken(copy) == {name: f"{name} differs from the release; {seal.RESTORE}"}
+    blocked = seal.blocked(copy)
+    expected = {by_module("relu").number} if name == "tests/test_relu.py" else {k.number for k in katas()}
+    assert set(blocked) == expected, blocked
