@@ -23,6 +23,8 @@ from tools.manifest import by_module, katas
 
 SEAL = "tools/judging.sha256"
 JUDGING = ("tests", "tools", "conftest.py", "noxfile.py", "pyproject.toml", ".github/workflows")
+# Files a release does not have, which would change how pytest or Python judges if a copy had them.
+FOREIGN = ("pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "sitecustomize.py", "usercustomize.py")
 SKIPPED = {"__pycache__", ".pytest_cache", ".hypothesis"}
 RESTORE = "`nox -s reset -- --judge` brings it back"
 
@@ -35,7 +37,7 @@ def protected() -> list[str]:
 def files(root: Path) -> list[str]:
     """The judging files under root, as posix paths relative to it, sorted; the seal itself left out."""
     found = []
-    for name in JUDGING:
+    for name in (*JUDGING, *FOREIGN):
         path = root / name
         candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in candidates:

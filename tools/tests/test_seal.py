@@ -143,3 +143,12 @@ def test_every_kind_of_judging_file_is_sealed(copy, name):
     blocked = seal.blocked(copy)
     expected = {by_module("relu").number} if name == "tests/test_relu.py" else {k.number for k in katas()}
     assert set(blocked) == expected, blocked
+
+
+@pytest.mark.parametrize("name", seal.FOREIGN)
+def test_a_configuration_file_that_would_change_how_pytest_judges_is_refused(copy, name):
+    """pytest.ini outranks pyproject.toml: `addopts = -p katas.helper` would load a plugin of the student's."""
+    (copy / name).write_text("[pytest]\naddopts = -p katas.helper\n", encoding="utf-8")
+    said = seal.broken(copy)
+    assert said == {name: f"{name} is not one of the release's files and takes part in judging: remove it"}, said
+    assert set(seal.blocked(copy)) == {k.number for k in katas()}
