@@ -31,7 +31,7 @@ RESTORE = "`nox -s reset -- --judge` brings it back"
 
 def protected() -> list[str]:
     """The judging files as GitHub Classroom's "protected file paths" take them (glob patterns)."""
-    return [f"{name}/**" if "." not in Path(name).name else name for name in JUDGING]
+    return [f"{name}/**" if "." not in Path(name).name else name for name in (*JUDGING, *FOREIGN)]
 
 
 def files(root: Path) -> list[str]:

@@ -54,7 +54,7 @@ def test_release_seals_the_files_that_judge_and_names_them_for_classroom(tmp_pat
     assert release.main([str(tmp_path / "course")]) == 0
     assert (tmp_path / "course" / seal.SEAL).is_file()
     said = capsys.readouterr().out
-    assert "tests/**, tools/**, conftest.py, noxfile.py, pyproject.toml, .github/workflows/**" in said, said
+    assert "tests/**, tools/**, conftest.py, noxfile.py, pyproject.toml, .github/workflows/**, pytest.ini" in said, said
 
 
 def test_a_copy_as_released_matches_its_seal(copy):
