@@ -104,6 +104,7 @@ def test_grade_gives_no_points_to_a_kata_whose_test_was_edited(copy):
     assert report["points"] == 0 and report["max_points"] == sum(k.points for k in katas()), report
     row = report["by_kata"][relu.number - 1]
     assert row["points"] == 0 and row["failing"] == [f"{relu.test_file}::{'judging_files'}"], row
+    assert row["status"].startswith("not judged: a file that judges it differs from the release"), row
 
 
 def test_reset_judge_brings_the_release_back_and_keeps_the_edits(copy):
