@@ -26,6 +26,8 @@ _EXPORTS = {
     "to_pytorch": "autograd_bridge",
     "autograd_grads": "autograd_bridge",
     "sgd_step": "autograd_bridge",
+    "softmax": "softmax_ce",
+    "cross_entropy_loss": "softmax_ce",
 }
 
 __all__ = list(_EXPORTS)
