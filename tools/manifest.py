@@ -34,6 +34,7 @@ class Kata:
     summary: str
     hints: tuple[str, ...]
     points: int = 1
+    bonus: bool = False  # optional: counted apart, so that "all done" means every required kata
 
     @property
     def label(self) -> str:
@@ -148,8 +149,14 @@ FIELDS = {
         "what the kata is worth in `nox -s grade`",
         lambda v: type(v) is int and v >= 1,
     ),
+    "bonus": _Field(
+        "true or false",
+        "an optional kata, counted apart from the required ones",
+        lambda v: type(v) is bool,
+    ),
 }
-OPTIONAL = {"points": 1}
+OPTIONAL = {"points": 1, "bonus": False}
+BONUS_POINTS = 0  # what a bonus kata is worth unless its entry sets `points`
 
 
 class _Checker:
@@ -211,7 +218,9 @@ class _Checker:
                 if field in OPTIONAL:
                     continue
                 raise fail(field, f'field "{field}" is missing ({spec.purpose}: {spec.kind})')
-            if not spec.ok(entry[field]):
+            value = entry[field]
+            free = field == "points" and type(value) is int and value == 0 and entry.get("bonus") is True
+            if not spec.ok(value) and not free:  # a bonus kata may be worth 0 points, a required one not
                 raise fail(field, f'field "{field}" must be {spec.kind}; got {_shown_value(entry[field])}')
         for field in ("name", "module"):
             twin = next((k for k in earlier if getattr(k, field) == entry[field]), None)
@@ -225,6 +234,7 @@ class _Checker:
         for need in entry["needs"]:
             if need not in by_name:
                 raise fail("needs", f'field "needs": {self.unknown_need(need, number, earlier)}')
+        bonus = entry.get("bonus", OPTIONAL["bonus"])
         return Kata(
             number=number,
             name=entry["name"],
@@ -233,7 +243,8 @@ class _Checker:
             needs=tuple(by_name[need] for need in entry["needs"]),
             summary=entry["summary"],
             hints=tuple(entry["hints"]),
-            points=entry.get("points", OPTIONAL["points"]),
+            points=entry.get("points", BONUS_POINTS if bonus else OPTIONAL["points"]),
+            bonus=bonus,
         )
 
     def unknown_need(self, need: str, number: int, earlier: list[Kata]) -> str:
@@ -265,6 +276,16 @@ def command(main: Callable[P, int]) -> Callable[P, int]:
             return 130
 
     return checked
+
+
+def required() -> tuple[Kata, ...]:
+    """The katas a learner is asked to do: all but the bonus ones, in order."""
+    return tuple(k for k in katas() if not k.bonus)
+
+
+def bonus() -> tuple[Kata, ...]:
+    """The optional katas (`bonus = true`), in order: shown and counted apart from the required ones."""
+    return tuple(k for k in katas() if k.bonus)
 
 
 def closure(kata: Kata) -> list[Kata]:

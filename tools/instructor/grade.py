@@ -5,8 +5,10 @@
 Writes DIR/grade.json (for scripts), DIR/grade.xml (JUnit, for CI dashboards) and DIR/grade.md (a
 Markdown table, also appended to $GITHUB_STEP_SUMMARY when GitHub Actions sets it), and prints the
 table. A kata earns its points (tools/manifest.toml, 1 each unless set) when all its tests pass, as
-in GitHub Classroom, where each kata is one all-or-nothing step. The exit status is 0 whatever the
-score; 2 only when grading itself could not run.
+in GitHub Classroom, where each kata is one all-or-nothing step. A bonus kata (`bonus = true`) is
+counted apart: "9 of 9 done" means the required katas, and the bonus is worth the points its entry
+gives it (none unless set). The exit status is 0 whatever the score; 2 only when grading itself
+could not run.
 """
 
 from __future__ import annotations
@@ -57,11 +59,16 @@ def grade(root: Path | None = None) -> list[KataGrade]:
 
 
 def summary(grades: list[KataGrade]) -> dict:
+    """The totals: katas done of the required ones, the bonus ones apart, and points over every kata."""
     total = sum(g.kata.points for g in grades)
     earned = sum(g.earned for g in grades)
+    asked = [g for g in grades if not g.kata.bonus]
+    extra = [g for g in grades if g.kata.bonus]
     return {
-        "katas_done": sum(g.done for g in grades),
-        "katas": len(grades),
+        "katas_done": sum(g.done for g in asked),
+        "katas": len(asked),
+        "bonus_done": sum(g.done for g in extra),
+        "bonus": len(extra),
         "points": earned,
         "max_points": total,
         "percent": round(100 * earned / total, 1) if total else 0.0,
@@ -75,6 +82,7 @@ def as_json(grades: list[KataGrade]) -> str:
             {
                 "kata": g.kata.number,
                 "name": g.kata.name,
+                "bonus": g.kata.bonus,
                 "file": g.kata.path(),
                 "status": g.status,
                 "tests_passed": g.passed,
@@ -111,7 +119,7 @@ def as_markdown(grades: list[KataGrade]) -> str:
     rows = [["kata", "file", "tests passed", "points", "status"], ["---"] * 5]
     rows += [
         [
-            f"{g.kata.number} `{g.kata.name}`",
+            f"{g.kata.number} `{g.kata.name}`{' (bonus)' if g.kata.bonus else ''}",
             f"`{g.kata.path()}`",
             f"{g.passed} of {len(g.outcomes)}",
             f"{g.earned} of {g.kata.points}",
@@ -125,15 +133,20 @@ def as_markdown(grades: list[KataGrade]) -> str:
             "",
             f"{sum(g.passed for g in grades)} of {sum(len(g.outcomes) for g in grades)}",
             f"**{total['points']} of {total['max_points']}**",
-            f"{total['katas_done']} of {total['katas']} katas done",
+            f"{total['katas_done']} of {total['katas']} katas done{bonus_part(total)}",
         ]
     )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]  # columns that line up in a terminal
     lines = ["| " + " | ".join("-" * w if c == "---" else c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
     return (
         f"## Katas: {total['katas_done']} of {total['katas']} done, {total['points']} of {total['max_points']} points "
-        f"({total['percent']:g} %)\n\n" + "\n".join(lines) + "\n"
+        f"({total['percent']:g} %){bonus_part(total)}\n\n" + "\n".join(lines) + "\n"
     )
+
+
+def bonus_part(total: dict) -> str:
+    """', bonus 0 of 1' when the course has bonus katas; '' when it has none."""
+    return f", bonus {total['bonus_done']} of {total['bonus']}" if total["bonus"] else ""
 
 
 @command

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from tools import seal, stubs
-from tools.manifest import ROOT, Kata, command, katas
+from tools.manifest import ROOT, Kata, bonus, command, katas
 
 # What stays behind: the answers, and what only works (or only matters) beside them.
 LEFT_OUT = (
@@ -103,8 +103,14 @@ def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
         "  Its messages, the same as `nox -s kata-N` prints, say what to do.\n"
         "- the run is marked red (a red cross beside your commit) while any kata is not done, and green\n"
         "  when all are. Red is the normal state of a course in progress, not an error of yours or of GitHub.\n"
-        "- the points in the summary, and in GitHub Classroom, are the sum over the katas done, each worth\n"
-        "  its `points` in `tools/manifest.toml` (1 unless your instructor set more).\n"
+        + (
+            f"  A bonus kata's step may fail and the job goes on (optional, counted apart): "
+            f"{', '.join(k.label for k in bonus())}.\n"
+            if bonus()
+            else ""
+        )
+        + "- the points in the summary, and in GitHub Classroom, are the sum over the katas done, each worth\n"
+        "  its `points` in `tools/manifest.toml` (1 unless your instructor set more; a bonus kata 0).\n"
     )
     return f"{title}\n{note}{body.rstrip()}\n\n{grade}".replace(PLACEHOLDER, repository)
 
@@ -172,9 +178,11 @@ def classroom_workflow() -> str:
     for kata in katas():
         step = f"kata-{kata.number}"
         ids.append(step)
+        extra = ", a bonus (optional)" if kata.bonus else ""
         lines += [
-            f"      - name: {kata.label}, {kata.points} point{'s' if kata.points != 1 else ''}",
+            f"      - name: {kata.label}{extra}, {kata.points} point{'s' if kata.points != 1 else ''}",
             f"        id: {step}",
+            *(["        continue-on-error: true  # a bonus kata not done does not fail the job"] if kata.bonus else []),
             f"        uses: {uses['classroom-resources/autograding-command-grader']}",
             "        with:",
             f'          test-name: "{kata.label}"',

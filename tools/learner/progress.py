@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tools import runner, verdicts
-from tools.manifest import ROOT, column, command, katas
+from tools.manifest import ROOT, bonus, column, command, katas, required
 
 
 def status(outcomes: list[runner.Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
@@ -40,6 +40,20 @@ def bar(done: int, total: int, width: int = 27) -> str:
     return "[" + "#" * filled + "." * (width - filled) + f"] {done} of {total} katas done"
 
 
+def tally(done: Collection[int]) -> str:
+    """The bar of the required katas done, then the bonus ones apart: '[###...] 9 of 9 katas done, bonus 0 of 1'."""
+    extra = bonus()
+    line = bar(sum(k.number in done for k in required()), len(required()))
+    return line + (f", bonus {sum(k.number in done for k in extra)} of {len(extra)}" if extra else "")
+
+
+def all_done(done: Collection[int]) -> str:
+    """What to say when every required kata is done: train, and the bonus katas still open, if any."""
+    left = [k for k in bonus() if k.number not in done]
+    then = f" Bonus, when you like: `nox -s kata-{left[0].number}`, {left[0].path()}." if left else ""
+    return f"All {len(required())} katas done. Train your network on real digits: `nox -s train`.{then}"
+
+
 @command
 def main() -> int:
     all_katas = katas()
@@ -59,26 +73,28 @@ def main() -> int:
             mine = found[kata] = [o for o in outcomes if o.kata == kata]
             if not options:
                 verdicts.store(root, kata, mine)
-    rows, done_count, next_kata = [], 0, None
+    rows: dict[bool, list[str]] = {False: [], True: []}  # the required katas' rows, the bonus ones'
+    next_kata = None
     finished: set[int] = set()
     for kata in all_katas:  # in kata order: those a kata may wait for are known before it
         text, done = status(found[kata] or [], kata.number, finished)
         if done:
             finished.add(kata.number)
-        done_count += done
-        if not done and next_kata is None:
+        if not done and next_kata is None and not kata.bonus:
             next_kata = kata
         mark = "x" if done else " "
-        rows.append(f"  [{mark}] {column(kata)}  {text}")
+        rows[kata.bonus].append(f"  [{mark}] {column(kata)}  {text}")
     print("Your katas (katas/):\n")
-    print("\n".join(rows))
-    print("\n" + bar(done_count, len(all_katas)))
+    print("\n".join(rows[False]))
+    if rows[True]:
+        print('\nBonus, optional (not needed for "all done"):\n' + "\n".join(rows[True]))
+    print("\n" + tally(finished))
     if len(todo) < len(all_katas):
         print(
             f"({len(all_katas) - len(todo)} verdicts remembered: nothing they depend on changed since they were judged)"
         )
     if next_kata is None:
-        print(f"\nAll {len(katas())} katas done. Train your network on real digits: `nox -s train`.")
+        print(f"\n{all_done(finished)}")
     else:
         print(f"\nnext: `nox -s kata-{next_kata.number}`, open {next_kata.path()}")
     return 0

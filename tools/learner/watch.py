@@ -166,7 +166,7 @@ class Watch:
         return later[0] if later else next((k for k in katas() if k.number not in self.done), None)
 
     def bar(self) -> str:
-        return progress.bar(len(self.done), len(katas()))
+        return progress.tally(self.done)
 
     def show(self, kata: Kata) -> bool:
         """Run one kata's tests with its output on screen; True when they all pass."""
@@ -182,7 +182,10 @@ class Watch:
         return passed
 
     def table(self) -> str:
-        rows = [f"  [{'x' if k.number in self.done else ' '}] {column(k).rstrip()}" for k in katas()]
+        rows = [
+            f"  [{'x' if k.number in self.done else ' '}] {column(k).rstrip()}{' (bonus)' if k.bonus else ''}"
+            for k in katas()
+        ]
         return "\n".join([*rows, self.bar()])
 
 
@@ -229,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
                 passed = watch.show(kata)
                 if passed:
                     following = watch.first_unfinished(after=kata.number)
-                    print(f"{kata.label} passes every test." + (f" On to {following.label}." if following else ""))
+                    on = (
+                        f" On to {following.label}{', a bonus (optional)' if following.bonus else ''}."
+                        if following
+                        else ""
+                    )
+                    print(f"{kata.label} passes every test.{on}")
                     kata = following
                     continue
                 if interactive:

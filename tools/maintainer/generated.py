@@ -18,7 +18,7 @@ import re
 import sys
 
 from tools import stubs
-from tools.manifest import ROOT, command, katas
+from tools.manifest import ROOT, bonus, command, katas, required
 
 README = ROOT / "README.md"
 TABLE_BEGIN, TABLE_END = "<!-- katas: generated from tools/manifest.toml -->", "<!-- /katas -->"
@@ -27,15 +27,17 @@ WORDS = "zero one two three four five six seven eight nine ten eleven twelve thi
 
 # The counts the README states, each found by a pattern whose first group is the number (digits or a word), with
 # what it counts. `--write` puts the real numbers in; any other "N katas", "N tests", ... is a count written by
-# hand, which the check names so that it is derived here or reworded.
+# hand, which the check names so that it is derived here or reworded. "katas" are all of them, "required" those
+# that are not a bonus (what "all done" and the grade's "N of M katas done" count), "bonus" the optional ones.
 COUNTS = (
-    (r"\b(\w+) short katas\b", "katas"),
-    (r"\bthe (\w+) katas\b", "katas"),
+    (r"\b(\w+) short katas\b", "required"),
+    (r"\b(\w+) bonus katas?\b", "bonus"),
+    (r"\bthe (\w+) katas\b", "required"),
     (r"`stubs` \((\d+) trees\)", "katas"),
-    (r"on the stubs: 0 of (\d+) katas\b", "katas"),
+    (r"on the stubs: 0 of (\d+) katas\b", "required"),
     (r"on the stubs: 0 of \d+ katas, 0 of (\d+) tests\b", "tests"),
-    (r"on the reference: (\d+) of \d+ katas\b", "katas"),
-    (r"on the reference: \d+ of (\d+) katas\b", "katas"),
+    (r"on the reference: (\d+) of \d+ katas\b", "required"),
+    (r"on the reference: \d+ of (\d+) katas\b", "required"),
     (r"each of the (\d+) mistakes\b", "mistakes"),
     (r"today: all (\d+)\b", "mistakes"),
     (r"`bugzoo` \((\d+) trees\)", "mistakes"),
@@ -104,7 +106,10 @@ def hint_problems() -> list[str]:
 
 def readme_table() -> str:
     rows = ["| # | kata | file | what you build |", "|---|---|---|---|"]
-    rows += [f"| {k.number} | `{k.name}` | `{k.path()}` | {k.summary} |" for k in katas()]
+    rows += [
+        f"| {k.number} | `{k.name}` | `{k.path()}` | {'bonus, optional: ' if k.bonus else ''}{k.summary} |"
+        for k in katas()
+    ]
     return "\n".join(rows)
 
 
@@ -137,7 +142,13 @@ def test_count() -> int:
 def real_counts() -> dict[str, int]:
     from tools.maintainer.bugzoo import load
 
-    return {"katas": len(katas()), "tests": test_count(), "mistakes": len(load())}
+    return {
+        "katas": len(katas()),
+        "required": len(required()),
+        "bonus": len(bonus()),
+        "tests": test_count(),
+        "mistakes": len(load()),
+    }
 
 
 def _number(said: str) -> int | None:

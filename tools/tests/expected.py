@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.manifest import Kata, closure, katas
+from tools.manifest import Kata, closure, katas, required
 
 
 def blocked_by(*modules: str) -> list[Kata]:
@@ -11,5 +11,6 @@ def blocked_by(*modules: str) -> list[Kata]:
 
 
 def done_without(*modules: str) -> int:
-    """How many katas pass in a tree holding the reference, with these modules back to their stubs."""
-    return len(katas()) - len(blocked_by(*modules))
+    """How many required katas pass (the count of "N of M katas done", where bonus katas are counted apart) in a
+    tree holding the reference, with these modules back to their stubs."""
+    return len(required()) - len([k for k in blocked_by(*modules) if not k.bonus])

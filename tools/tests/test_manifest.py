@@ -71,6 +71,18 @@ CASES = {
         changed('module = "relu"\n', 'module = "relu"\npoints = -3\n'),
         'kata 2 (relu): field "points" must be a whole number of 1 or more; got -3',
     ),
+    "no points for a required kata": (
+        changed('module = "relu"\n', 'module = "relu"\npoints = 0\n'),
+        'kata 2 (relu): field "points" must be a whole number of 1 or more; got 0',
+    ),
+    "a bonus that is not a truth value": (
+        changed('module = "relu"\n', 'module = "relu"\nbonus = "yes"\n'),
+        f'line {line_of(MODULE_2) + 1}: kata 2 (relu): field "bonus" must be true or false; got "yes"',
+    ),
+    "points of false for a bonus kata": (
+        changed('module = "relu"\n', 'module = "relu"\nbonus = true\npoints = false\n'),
+        'kata 2 (relu): field "points" must be a whole number of 1 or more; got false',
+    ),
     "a need that names no kata": (
         changed('"init"]', '"inti"]', after='name = "model"'),
         f'line {NEEDS_7}: kata 7 (model): field "needs": "inti" is not the '
@@ -98,7 +110,8 @@ CASES = {
     ),
     "a misspelt field": (
         changed("summary =", "sumary =", after='name = "l2"'),
-        'kata 4 (l2): unknown field "sumary" (the fields are name, module, names, needs, summary, hints, points)',
+        'kata 4 (l2): unknown field "sumary" (the fields are name, module, names, needs, summary, hints, points, '
+        "bonus)",
     ),
     "hints that hold a number": (
         changed("hints = [", "hints = [3, ", after='name = "accuracy"'),
@@ -133,6 +146,19 @@ def test_an_unreadable_manifest_is_one_line(tmp_path: Path) -> None:
     path.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
     with pytest.raises(ManifestError, match=r"manifest\.toml: line 1: not UTF-8 text"):
         manifest.load(path)
+
+
+def test_a_bonus_kata_is_worth_0_points_unless_set_and_is_counted_apart(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.toml"
+    path.write_text(changed('module = "relu"\n', 'module = "relu"\nbonus = true\n'), encoding="utf-8")
+    relu = manifest.load(path)[1]
+    assert (relu.bonus, relu.points) == (True, 0)
+    path.write_text(changed('module = "relu"\n', 'module = "relu"\nbonus = true\npoints = 0\n'), encoding="utf-8")
+    assert manifest.load(path)[1].points == 0
+    path.write_text(changed('module = "relu"\n', 'module = "relu"\nbonus = true\npoints = 3\n'), encoding="utf-8")
+    assert manifest.load(path)[1].points == 3
+    assert not any(k.bonus for k in manifest.required()) and all(k.bonus for k in manifest.bonus())
+    assert len(manifest.required()) + len(manifest.bonus()) == len(manifest.katas())
 
 
 def test_the_real_manifest_loads_and_is_named_from_the_root() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tools import stubs
 from tools.instructor import grade, release
-from tools.manifest import ROOT, katas
+from tools.manifest import ROOT, bonus, katas, required
 
 
 @pytest.fixture(scope="module")
@@ -99,21 +99,25 @@ def test_grade_writes_three_reports_and_exits_0_whatever_the_score(copy, tmp_pat
     graded = run(copy, "-m", "tools.instructor.grade", "--out", str(tmp_path / "out"), env=env)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     report = json.loads((tmp_path / "out" / "grade.json").read_text(encoding="utf-8"))
-    assert (report["katas_done"], report["katas"], report["points"], report["percent"]) == (0, len(katas()), 0, 0.0)
+    assert (report["katas_done"], report["katas"], report["points"], report["percent"]) == (0, len(required()), 0, 0.0)
+    assert (report["bonus_done"], report["bonus"]) == (0, len(bonus()))
+    assert [k["bonus"] for k in report["by_kata"]] == [k.bonus for k in katas()]
     assert [k["status"] for k in report["by_kata"][:7]] == ["not started"] * 7
     suites = ET.parse(tmp_path / "out" / "grade.xml").getroot()
     assert len(suites) == len(katas()) and int(suites.get("failures")) == int(suites.get("tests")) > 0
     table = (tmp_path / "out" / "grade.md").read_text(encoding="utf-8")
-    assert f"0 of {len(katas())} done" in table and summary.read_text(encoding="utf-8") == table
+    assert f"0 of {len(required())} done" in table and summary.read_text(encoding="utf-8") == table
 
 
 def test_grade_gives_full_marks_to_a_tree_that_holds_the_reference(tmp_path):
     stubs.write_package(tmp_path / "katas", stubbed=())
     grades = grade.grade(tmp_path)
-    n, points = len(katas()), sum(k.points for k in katas())
+    n, extra, points = len(required()), len(bonus()), sum(k.points for k in katas())
     assert grade.summary(grades) == {
         "katas_done": n,
         "katas": n,
+        "bonus_done": extra,
+        "bonus": extra,
         "points": points,
         "max_points": points,
         "percent": 100.0,

@@ -10,7 +10,7 @@ import pytest
 
 from tools import runner, stubs
 from tools.learner import hint, progress, reset
-from tools.manifest import ROOT, by_number, katas, parse_number
+from tools.manifest import ROOT, bonus, by_number, katas, parse_number, required
 from tools.runner import Outcome
 
 SOURCE = '''def f(x):
@@ -114,6 +114,18 @@ def test_progress_status_of_a_kata():
     # A kata known to pass all its tests is never waited for: the failure is this kata's own.
     assert progress.status([outcome(True), outcome(False, 1)], 9, done={1}) == ("1 of 2 tests pass", False)
     assert progress.bar(3, 9).endswith("3 of 9 katas done")
+
+
+def test_progress_counts_the_bonus_katas_apart():
+    asked = {k.number for k in required()}
+    extra = f", bonus 0 of {len(bonus())}" if bonus() else ""
+    assert progress.tally(asked).endswith(f"{len(asked)} of {len(asked)} katas done{extra}")
+    assert progress.all_done(asked).startswith(f"All {len(asked)} katas done.")
+    if bonus():  # every required kata done: the bonus is offered, and not counted as missing
+        first = bonus()[0]
+        assert f"`nox -s kata-{first.number}`" in progress.all_done(asked)
+        assert f"{len(asked)} of {len(asked)} katas done" in progress.tally({*asked, first.number})
+        assert "Bonus" not in progress.all_done({k.number for k in katas()})
     assert by_number(1).label == "kata-1 (affine)"
 
 
@@ -278,7 +290,7 @@ def test_the_generated_check_catches_stale_counts_names_and_hints():
     from tools.maintainer import generated
     from tools.maintainer.bugzoo import load
 
-    zoo, n = len(load()), len(katas())
+    zoo, n = len(load()), len(required())
     words = generated.WORDS
     assert (
         generated.stale_counts(f"each of the {zoo} mistakes (today: all {zoo}). {words[n].title()} short katas") == []
