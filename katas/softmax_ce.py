@@ -16,8 +16,9 @@ is inf and the row becomes inf / inf = NaN; with the batch's maximum instead of 
 below the batch's largest score has exps that are all 0, and 0 / 0 is NaN too. Keep m of shape (N, 1)
 (keepdim=True), so that it lines up with the rows and not with the columns; the same for the sums.
 
-For the loss, do not take the log of p: a class whose probability is below about 1e-38 (float32)
-has p = 0, and log 0 = -inf. Take the log of the fraction first (the log-sum-exp form):
+For the loss, do not take the log of p: a probability below about 1e-45 in float32 (1e-323 in
+float64) is stored as p = 0, and log 0 = -inf. Take the log of the fraction first (the log-sum-exp
+form):
 
     log p[n, c] = (s[n, c] - m[n]) - log sum_k exp(s[n, k] - m[n])
 
