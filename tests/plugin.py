@@ -170,8 +170,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    track = judge.session().track
-    return f"judging: {track}/ ({'your code' if track == 'katas' else 'the reference'})"
+    session = judge.session()
+    folder = f"{session.track}/"
+    if session.root != ROOT:  # another tree (KATA_ROOT): say which
+        folder = f"{(session.root / session.track).as_posix()}/ (KATA_ROOT)"
+    return f"judging: {folder} ({'your code' if session.track == 'katas' else 'the reference'})"
 
 
 def kata_of(item: pytest.Item) -> Kata | None:

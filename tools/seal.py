@@ -23,8 +23,12 @@ from tools.manifest import by_module, katas
 
 SEAL = "tools/judging.sha256"
 JUDGING = ("tests", "tools", "conftest.py", "noxfile.py", "pyproject.toml", ".github/workflows")
-# Files a release does not have, which would change how pytest or Python judges if a copy had them.
-FOREIGN = ("pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "sitecustomize.py", "usercustomize.py")
+# pytest's configuration files that outrank pyproject.toml: a release has none, and a copy must not gain one.
+FOREIGN = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg")
+# What Python imports from a folder on sys.path. The repository's root is one (`python -m`): a module or a
+# package there (json.py, nox.py, pytest/) would stand in for the library of that name.
+MODULES = (".py", ".pyc", ".pyw", ".so", ".pyd")
+OWN = {"katas", "tests", "tools"}  # the root's packages: the learner's, and the sealed ones
 SKIPPED = {"__pycache__", ".pytest_cache", ".hypothesis"}
 RESTORE = "`nox -s reset -- --judge` brings it back"
 
@@ -35,16 +39,39 @@ def protected() -> list[str]:
 
 
 def files(root: Path) -> list[str]:
-    """The judging files under root, as posix paths relative to it, sorted; the seal itself left out."""
-    found = []
+    """The judging files under root, as posix paths relative to it, sorted; the seal itself left out: those
+    of JUDGING, pytest's configuration files, and every module or package at the root but katas/."""
+    found = set()
     for name in (*JUDGING, *FOREIGN):
         path = root / name
         candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in candidates:
             relative = file.relative_to(root)
-            if not SKIPPED & set(relative.parts) and file.suffix != ".pyc" and relative.as_posix() != SEAL:
-                found.append(relative.as_posix())
+            if not SKIPPED & set(relative.parts) and relative.as_posix() != SEAL:
+                found.add(relative.as_posix())
+    for entry in root.iterdir() if root.is_dir() else ():
+        if entry.suffix in MODULES and entry.is_file():
+            found.add(entry.name)
+        elif entry.is_dir() and entry.name not in OWN:
+            found.update(f"{entry.name}/__init__{s}" for s in MODULES if (entry / f"__init__{s}").is_file())
     return sorted(found)
+
+
+def compiled(root: Path) -> list[str]:
+    """The hash-based .pyc files in the __pycache__ folders of the code that judges: Python runs one of those
+    instead of its source without looking at the source's time. Python itself writes timestamp-based ones,
+    which it checks against the source; a hash-based one in a copy was put there."""
+    found = []
+    for folder in ("tests", "tools", "."):
+        for path in sorted((root / folder).glob("**/__pycache__/*.pyc" if folder != "." else "__pycache__/*.pyc")):
+            try:
+                with open(path, "rb") as file:
+                    flags = int.from_bytes(file.read(8)[4:8], "little")
+            except OSError:
+                continue
+            if flags & 1:
+                found.append(path.relative_to(root).as_posix())
+    return found
 
 
 def digest(path: Path) -> str:
@@ -60,11 +87,14 @@ def write(root: Path) -> Path:
 
 
 def sealed(root: Path) -> dict[str, str] | None:
-    """The seal of the copy at root, {file: digest}; None when it has none (this repository)."""
+    """The seal of the copy at root, {file: digest}; None when it has none: this repository, which has the
+    reference (a copy without it and without a seal lost its seal: {}, as for an unreadable one)."""
     try:
+        if (root / SEAL).is_symlink():
+            return {}
         text = (root / SEAL).read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None
+        return None if (root / "solutions").is_dir() else {}
     except (OSError, UnicodeDecodeError):
         return {}  # unreadable: every judging file then differs from it
     entries = (line.split("  ", 1) for line in text.splitlines() if line.strip())
@@ -78,7 +108,7 @@ def broken(root: Path) -> dict[str, str]:
     if seal is None:
         return {}
     if not seal:
-        return {SEAL: f"{SEAL} cannot be read; {RESTORE}"}
+        return {SEAL: f"{SEAL}, which lists the files that judge, is missing, empty or not a file; {RESTORE}"}
     found = {}
     for name, value in seal.items():
         path = root / name
@@ -88,6 +118,8 @@ def broken(root: Path) -> dict[str, str]:
             found[name] = f"{name} differs from the release; {RESTORE}"
     for name in set(files(root)) - set(seal):
         found[name] = f"{name} is not one of the release's files and takes part in judging: remove it"
+    for name in compiled(root):
+        found[name] = f"{name} is compiled code that Python would run in place of its source: remove it"
     return dict(sorted(found.items()))
 
 
@@ -112,39 +144,43 @@ def restore(root: Path) -> list[str]:
     the release does not have is taken out. Each file replaced or taken out is backed up first."""
     if sealed(root) is None:
         return [f"This is not a student copy ({SEAL} is not here): no file that judges is sealed; nothing to do."]
-    wrong = broken(root)
-    if not wrong:
-        return ["Every file that judges is as the release made it; nothing to do."]
     commit = _release_commit(root)
     if commit is None:
         return [
-            "These files differ from the release, and git cannot tell which commit the release is here: download "
-            f"them again from your assignment's template: {', '.join(wrong)}"
+            "Files that judge differ from the release, and git cannot tell which commit the release is here: "
+            f"download them again from your assignment's template: {', '.join(broken(root))}"
         ]
-    said = []
-    for name in wrong:
-        path = root / name
-        backup = f" (yours is kept in {stubs.backup(path).relative_to(root).as_posix()})" if path.is_file() else ""
-        try:
-            content: bytes | None = _git(root, "show", f"{commit}:{name}")
-        except subprocess.CalledProcessError:  # the release has no such file: it was added since
-            content = None
-        if content is None:
-            path.unlink(missing_ok=True)
-            said.append(f"{name}: taken out, as the release has no such file{backup}")
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            said.append(f"{name}: brought back{backup}")
-    return said
+    said = [] if sealed(root) else [_bring_back(root, commit, SEAL)]  # the list of files first, when it is gone
+    said += [_bring_back(root, commit, name) for name in broken(root)]
+    return said or ["Every file that judges is as the release made it; nothing to do."]
+
+
+def _bring_back(root: Path, commit: str, name: str) -> str:
+    path = root / name
+    kept = f" (yours is kept in {stubs.backup(path).relative_to(root).as_posix()})" if path.is_file() else ""
+    try:
+        content = _git(root, "show", f"{commit}:{name}")
+    except subprocess.CalledProcessError:  # the release has no such file: it was added since
+        path.unlink(missing_ok=True)
+        return f"{name}: taken out, as the release has no such file{kept}"
+    if path.is_symlink():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return f"{name}: brought back{kept}"
 
 
 def _release_commit(root: Path) -> str | None:
-    """The newest commit whose seal is the one in the copy: the release the copy started from."""
+    """The newest commit whose seal is the one in the copy: the release the copy started from; when the copy's
+    seal is gone or broken, the newest commit that has one."""
     try:
-        current = (root / SEAL).read_bytes()
+        current = (root / SEAL).read_bytes().replace(b"\r\n", b"\n") if sealed(root) else None
         for commit in _git(root, "log", "--format=%H", "--", SEAL).decode().split():
-            if _git(root, "show", f"{commit}:{SEAL}").replace(b"\r\n", b"\n") == current.replace(b"\r\n", b"\n"):
+            try:
+                theirs = _git(root, "show", f"{commit}:{SEAL}").replace(b"\r\n", b"\n")
+            except subprocess.CalledProcessError:  # the commit that removed it
+                continue
+            if current is None or theirs == current:
                 return commit
     except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
         pass

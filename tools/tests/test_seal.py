@@ -54,7 +54,9 @@ def test_release_seals_the_files_that_judge_and_names_them_for_classroom(tmp_pat
     assert release.main([str(tmp_path / "course")]) == 0
     assert (tmp_path / "course" / seal.SEAL).is_file()
     said = capsys.readouterr().out
-    assert "tests/**, tools/**, conftest.py, noxfile.py, pyproject.toml, .github/workflows/**, pytest.ini" in said, said
+    assert ", ".join(seal.protected()) in said, said
+    for pattern in ("tests/**", "tools/**", "conftest.py", "noxfile.py", ".github/workflows/**", "pytest.toml"):
+        assert pattern in seal.protected(), seal.protected()
 
 
 def test_a_copy_as_released_matches_its_seal(copy):
@@ -153,3 +155,45 @@ def test_a_configuration_file_that_would_change_how_pytest_judges_is_refused(cop
     said = seal.broken(copy)
     assert said == {name: f"{name} is not one of the release's files and takes part in judging: remove it"}, said
     assert set(seal.blocked(copy)) == {k.number for k in katas()}
+
+
+@pytest.mark.parametrize("name", ["json.py", "nox.py", "sitecustomize.py", "pytest/__init__.py", "hypothesis.pyc"])
+def test_a_module_at_the_root_that_would_stand_in_for_a_library_is_refused(copy, name):
+    """The root is on sys.path under `python -m`: a json.py there is the json every judging process imports."""
+    path = copy / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"import sys\n")
+    said = seal.broken(copy)
+    assert said == {name: f"{name} is not one of the release's files and takes part in judging: remove it"}, said
+
+
+def test_compiled_code_put_in_place_of_the_judge_is_refused(copy):
+    """A hash-based .pyc that Python never checks against its source (py_compile's UNCHECKED_HASH)."""
+    import py_compile
+
+    target = copy / "tests" / "__pycache__" / f"judge.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(
+        str(copy / "tests" / "judge.py"),
+        cfile=str(target),
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    py_compile.compile(str(copy / "tests" / "plugin.py"))  # what Python writes itself: timestamp-based, checked
+    name = target.relative_to(copy).as_posix()
+    said = seal.broken(copy)
+    assert said == {name: f"{name} is compiled code that Python would run in place of its source: remove it"}, said
+
+
+@pytest.mark.parametrize("how", ["deleted", "symlink", "empty"])
+def test_a_seal_taken_away_blocks_every_kata_and_comes_back(copy, how):
+    (copy / "tests" / "test_relu.py").write_text(PASSING, encoding="utf-8")
+    path = copy / seal.SEAL
+    path.unlink()
+    if how == "symlink":
+        path.symlink_to("nowhere")
+    elif how == "empty":
+        path.write_text("", encoding="utf-8")
+    assert list(seal.broken(copy)) == [seal.SEAL], seal.broken(copy)
+    assert set(seal.blocked(copy)) == {k.number for k in katas()}
+    done = command(copy, "tools.learner.reset", "--judge")
+    assert done.returncode == 0 and done.stdout.startswith(f"{seal.SEAL}: brought back"), done.stdout + done.stderr
+    assert "tests/test_relu.py: brought back" in done.stdout and seal.broken(copy) == {}, done.stdout

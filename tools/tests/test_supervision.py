@@ -835,3 +835,10 @@ def test_shared_memory_that_grows_without_end_is_one_line_about_memory(tmp_path,
     assert_all_fail(outcomes, blame=2)
     assert "used more than 1.5 GB of memory" in outcomes[0].message, outcomes[0].message
     assert_clean(outcomes, run.live)
+
+
+def test_the_header_names_the_tree_judged_when_it_is_another(tmp_path):
+    root = tmp_path
+    stubs.write_package(root / "katas", stubbed=())
+    code, out, _ = run_cli(root, ["tests/test_relu.py"], limit=STARTUP * 3)
+    assert code == 0 and f"judging: {(root / 'katas').as_posix()}/ (KATA_ROOT) (your code)" in out, out[-2000:]
