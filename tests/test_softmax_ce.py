@@ -49,14 +49,17 @@ def columns_sum_to_one(p):
     return p if torch.allclose(columns, ones(columns), atol=1e-4) and not torch.allclose(rows, ones(rows)) else None
 
 
+COLUMNS = (
+    "p is normalised down the columns (dim 0): each column sums to 1, not each row. A row is one example and its "
+    "C scores become its probabilities: take the sum (and the max) over dim=1."
+)
+
+
 def softmax_mistakes(s, got):
     e = torch.exp(s - rowmax(s))
     return {
-        "p is normalised down the columns (dim 0): each column sums to 1, not each row. A row is one example "
-        "and its C scores become its probabilities: take the sum (and the max) over dim=1.": lambda: columns_sum_to_one(
-            got
-        ),
-        "the exps are not divided by their row's sum: p = e / e.sum(dim=1, keepdim=True).": e,
+        COLUMNS: lambda: columns_sum_to_one(got),
+        "the exps are not divided by their row's sum (over dim=1, keepdim=True).": e,
         "the exps are divided by the sum over the whole batch, not by their own row's sum (dim=1, keepdim=True).": (
             lambda: e / e.sum()
         ),
@@ -94,7 +97,7 @@ def loss_mistakes(s, labels, loss):
         "log_p[torch.arange(N), labels].": lambda: -log_p[:, labels].sum() / n,
         "log_p[:, labels] is an (N, N) table (every row at every label), and its mean is not the loss: pair "
         "row n with labels[n], log_p[torch.arange(N), labels].": lambda: -log_p[:, labels].mean(),
-        "the loss averages -log p over every class, not only at each row's label: pick log p[n, labels[n]].": (
+        "the loss adds up -log p of every class, not only of each row's label: pick log p[n, labels[n]].": (
             lambda: -log_p.sum() / n
         ),
         "the loss is the mean of -log p over all N * C entries, not only at each row's label: pick "
