@@ -836,8 +836,9 @@ def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
             return []
         (kata,) = done
         following = [k for k in katas() if k.number > kata.number and not _known_done(k)]
+        optional = " (a bonus, optional)" if following and following[0].bonus else ""
         then = (
-            f"Next: `nox -s kata-{following[0].number}`, open {following[0].path()}"
+            f"Next{optional}: `nox -s kata-{following[0].number}`, open {following[0].path()}"
             if following
             else "The katas after it pass too: train your network on real digits with `nox -s train`"
             if kata.number < len(katas())

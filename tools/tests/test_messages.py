@@ -141,3 +141,14 @@ def test_a_bad_option_is_one_line(command: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and not done.stdout, (done.returncode, done.stdout)
     assert done.stderr.count("\n") == 1 and "usage:" not in done.stderr, done.stderr
+
+
+def test_the_next_kata_offered_after_the_last_required_one_says_it_is_a_bonus(tmp_path, monkeypatch) -> None:
+    from tools.manifest import katas
+
+    monkeypatch.setenv("KATA_ROOT", str(tmp_path))  # no remembered verdicts: no later kata is known done
+    for kata, following in zip(katas(), katas()[1:]):
+        passed = [runner.Outcome(f"{kata.test_file}::test_one", True)]
+        (line,) = runner.next_steps("katas", passed)
+        said = "Next (a bonus, optional): " if following.bonus else "Next: "
+        assert f"{said}`nox -s kata-{following.number}`" in line, line
