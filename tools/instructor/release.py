@@ -110,7 +110,11 @@ def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
             else ""
         )
         + "- the points in the summary, and in GitHub Classroom, are the sum over the katas done, each worth\n"
-        "  its `points` in `tools/manifest.toml` (1 unless your instructor set more; a bonus kata 0).\n"
+        "  its `points` in `tools/manifest.toml` (1 unless your instructor set more; a bonus kata 0).\n\n"
+        f"The files that judge (`tests/`, `tools/`, `conftest.py`, `noxfile.py`, `pyproject.toml`, the\n"
+        f"workflows) are sealed in `{seal.SEAL}`. If one changes, the katas it judges get no verdict and\n"
+        "no points until it is back as it came: `nox -s reset -- --judge` brings it back (your version is\n"
+        "kept in `.kata-backups/`). Your work is `katas/`.\n"
     )
     return f"{title}\n{note}{body.rstrip()}\n\n{grade}".replace(PLACEHOLDER, repository)
 

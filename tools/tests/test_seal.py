@@ -197,3 +197,8 @@ def test_a_seal_taken_away_blocks_every_kata_and_comes_back(copy, how):
     done = command(copy, "tools.learner.reset", "--judge")
     assert done.returncode == 0 and done.stdout.startswith(f"{seal.SEAL}: brought back"), done.stdout + done.stderr
     assert "tests/test_relu.py: brought back" in done.stdout and seal.broken(copy) == {}, done.stdout
+
+
+def test_the_student_readme_says_what_is_sealed_and_how_to_bring_it_back(released):
+    readme = (released / "README.md").read_text(encoding="utf-8")
+    assert f"sealed in `{seal.SEAL}`" in readme and "`nox -s reset -- --judge` brings it back" in readme
