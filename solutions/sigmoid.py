@@ -9,10 +9,11 @@ forward *output* z = sigma(x), the backward pass is
 
 so the cache should hold z, not x.
 
-Trap: exp overflows. In float32, exp(x) is inf for x above about 88, and a formula that
-divides inf by inf gives NaN. Both 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x))
-for x < 0 only ever take exp of a number <= 0; choose per element (torch.where) and no value
-of x, however large, gives NaN or inf.
+Watch exp: in float32, exp(t) is inf for t above about 88. 1 / (1 + exp(-x)) comes through
+that: for x = -1e4, exp(-x) is inf and 1 / inf is 0, the right answer. Its twin,
+exp(x) / (1 + exp(x)), does not: for x = 1e4 it divides inf by inf and gives NaN. To never
+meet an inf at all, take exp of -|x| only: 1 / (1 + exp(-x)) where x >= 0 and
+exp(x) / (1 + exp(x)) where x < 0, chosen per element (torch.where).
 
 Stay in torch operations (no .numpy() or .detach()): kata 9 differentiates forward with
 torch.autograd, and the tests check that out stays in autograd's graph when x requires grad.

@@ -34,6 +34,9 @@ ALTERNATIVES = {
         "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))",
         "torch.where(x >= 0, 1 / (1 + torch.exp(-x)), torch.exp(x) / (1 + torch.exp(x)))",
     ),
+    # The textbook form is right in IEEE arithmetic: exp(-x) overflows to inf for x far below 0, and 1 / inf = 0.
+    "sigmoid-textbook": ("sigmoid", "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))", "1 / (1 + torch.exp(-x))"),
+    "sigmoid-torch": ("sigmoid", "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))", "torch.sigmoid(x)"),
 }
 
 
