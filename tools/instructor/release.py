@@ -40,7 +40,7 @@ SHORTEST_LEAK = 12  # solution lines shorter than this ("return out", "else:") s
 # Nor do comments, lines that only open a `with` block (`with torch.no_grad():`), or lines the stubs show anyway.
 
 
-def source_files() -> list[str]:
+def repository_files() -> list[str]:
     """The repository's files (git's list when this is a checkout, else a walk), as relative paths."""
     try:
         listed = subprocess.run(
@@ -56,7 +56,12 @@ def source_files() -> list[str]:
             for p in ROOT.rglob("*")
             if p.is_file() and not SKIPPED_FOLDERS & set(p.relative_to(ROOT).parts)
         ]
-    return sorted(f for f in files if not f.startswith(LEFT_OUT) and f != "README.md")
+    return sorted(files)
+
+
+def source_files() -> list[str]:
+    """The repository's files that a release copies as they are."""
+    return [f for f in repository_files() if not f.startswith(LEFT_OUT) and f != "README.md"]
 
 
 # What a failed kata means, said once: by each Classroom step, the run's summary, the reporter and the README.

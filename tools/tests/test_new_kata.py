@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.instructor import release
 from tools.maintainer import generated
 from tools.manifest import ROOT, katas, required, tomllib
 
@@ -28,16 +29,9 @@ REQUIRED = len(required()) + 1  # the new kata is a required one: "N of M katas 
 
 def copy_of_the_repository(dest: Path) -> Path:
     """The repository's files as git lists them (tracked, and untracked ones git does not ignore)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8")
-    for relative in filter(None, listed.split("\0")):
-        if (ROOT / relative).is_file():
-            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / relative, dest / relative)
+    for relative in release.repository_files():
+        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, dest / relative)
     return dest
 
 
