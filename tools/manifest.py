@@ -156,6 +156,7 @@ FIELDS = {
     ),
 }
 OPTIONAL = {"points": 1, "bonus": False}
+FORMAT = 1  # the manifest format this code reads (the file's top-level `format`); raise it when fields change
 BONUS_POINTS = 0  # what a bonus kata is worth unless its entry sets `points`
 
 
@@ -184,10 +185,12 @@ class _Checker:
         return start + 1 if entry is not None else None
 
     def katas(self, table: dict[str, Any]) -> tuple[Kata, ...]:
+        self.format(table)
         for key in table:
-            if key != "kata":
+            if key not in ("format", "kata"):
                 raise self.fail(
-                    self.line_of(key), f"unknown key {_shown_value(key)}: the file holds only [[kata]] tables"
+                    self.line_of(key),
+                    f"unknown key {_shown_value(key)}: the file holds only `format = {FORMAT}` and [[kata]] tables",
                 )
         entries = table.get("kata")
         if entries is None:
@@ -201,6 +204,34 @@ class _Checker:
         for index, entry in enumerate(entries):
             found.append(self.kata(index, entry, found))
         return tuple(found)
+
+    def format(self, table: dict[str, Any]) -> None:
+        """The file's format version must be the one this code reads; checked first, as a newer format may differ."""
+        if "format" not in table:
+            raise self.fail(
+                None,
+                f'key "format" is missing: this code reads manifest format {FORMAT}; put `format = {FORMAT}` '
+                "above the first [[kata]]",
+            )
+        value, line = table["format"], self.line_of("format")
+        if type(value) is not int:
+            raise self.fail(
+                line,
+                f'key "format" must be a whole number; got {_shown_value(value)} '
+                f"(this code reads manifest format {FORMAT}: `format = {FORMAT}`)",
+            )
+        if value > FORMAT:
+            raise self.fail(
+                line,
+                f'key "format" is {value}, a newer manifest format than this code reads ({FORMAT}): '
+                f"update the tools, or write the file in format {FORMAT}",
+            )
+        if value != FORMAT:
+            raise self.fail(
+                line,
+                f'key "format" is {value}, not a manifest format: this code reads format {FORMAT} '
+                f"(`format = {FORMAT}`)",
+            )
 
     def kata(self, index: int, entry: dict[str, Any], earlier: list[Kata]) -> Kata:
         number = index + 1

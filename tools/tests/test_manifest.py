@@ -39,6 +39,7 @@ def changed(old: str, new: str, after: str = "") -> str:
 SUMMARY_3 = REAL[REAL.index('summary = "sigmoid_forward') :].split("\n", 1)[0] + "\n"
 NAME_3, NAMES_4, MODULE_2 = 'name = "sigmoid"', 'names = ["l2_loss"]', 'module = "relu"'
 NEEDS_7 = line_of("needs = [", after='name = "model"')
+FORMAT_LINE = line_of("format = 1")
 CASES = {
     "a key without '='": (
         changed('name = "sigmoid"', 'name "sigmoid"'),
@@ -117,12 +118,32 @@ CASES = {
         changed("hints = [", "hints = [3, ", after='name = "accuracy"'),
         'kata 5 (accuracy): field "hints" must be a list of strings, from a nudge to a walk-through; got [3, ',
     ),
-    "no kata at all": ("# nothing yet\n", "there is no [[kata]] entry: each kata is one [[kata]] table"),
+    "no kata at all": ("format = 1\n# nothing yet\n", "there is no [[kata]] entry: each kata is one [[kata]] table"),
     "a key outside the katas": (
         'title = "MNIST"\n' + REAL,
-        'line 1: unknown key "title": the file holds only [[kata]] tables',
+        'line 1: unknown key "title": the file holds only `format = 1` and [[kata]] tables',
     ),
-    "kata that is a number": ("kata = 3\n", '"kata" must be [[kata]] tables, one per kata; got 3'),
+    "kata that is a number": ("format = 1\nkata = 3\n", '"kata" must be [[kata]] tables, one per kata; got 3'),
+    "no format version": (
+        changed("format = 1\n", ""),
+        'manifest.toml: key "format" is missing: this code reads manifest format '
+        f"{manifest.FORMAT}; put `format = {manifest.FORMAT}` above the first [[kata]]",
+    ),
+    "a format version that is a string": (
+        changed("format = 1", 'format = "1"'),
+        f'line {FORMAT_LINE}: key "format" must be a whole number; got "1" (this code reads manifest format '
+        f"{manifest.FORMAT}: `format = {manifest.FORMAT}`)",
+    ),
+    "a format version that is a fraction": (changed("format = 1", "format = 1.0"), 'key "format" must be a whole'),
+    "a newer format version": (
+        changed("format = 1", f"format = {manifest.FORMAT + 1}"),
+        f'line {FORMAT_LINE}: key "format" is {manifest.FORMAT + 1}, a newer manifest format than this code reads '
+        f"({manifest.FORMAT}): update the tools, or write the file in format {manifest.FORMAT}",
+    ),
+    "an unknown format version": (
+        changed("format = 1", "format = 0"),
+        f'line {FORMAT_LINE}: key "format" is 0, not a manifest format: this code reads format {manifest.FORMAT}',
+    ),
 }
 
 
