@@ -4,6 +4,7 @@
 
 Each draw_* function draws one part on the axes (or the figure) it is given:
   draw_curves      the training loss and the train / validation accuracy, epoch by epoch
+  draw_compared    the same for nets trained on different losses (L2, cross-entropy), side by side
   draw_confusion   how often each class (rows, the label) was taken for each other (columns, the guess)
   draw_weights     the first layer's weights, one small image per hidden unit: the pattern it responds to
   draw_wrong       misclassified images, each with its label and the network's guess
@@ -30,18 +31,37 @@ def confusion_matrix(labels: Tensor, guesses: Tensor, classes: int = 10) -> Tens
     return torch.bincount(index, minlength=classes * classes).reshape(classes, classes)
 
 
-def draw_curves(loss_ax: Any, acc_ax: Any, history: dict[str, list[float]]) -> None:
+def draw_curves(loss_ax: Any, acc_ax: Any, history: dict[str, list[float]], loss_name: str = "L2") -> None:
     """The mean training loss, and the train and validation accuracy in %, per epoch."""
     from matplotlib.ticker import MaxNLocator
 
     epochs = range(1, len(history["train_loss"]) + 1)
     loss_ax.plot(epochs, history["train_loss"], marker="o")
-    loss_ax.set(title="training loss (L2)", xlabel="epoch", ylabel="loss")
+    loss_ax.set(title=f"training loss ({loss_name})", xlabel="epoch", ylabel="loss")
     acc_ax.plot(epochs, [100 * a for a in history["train_accuracy"]], marker="o", label="train")
     acc_ax.plot(epochs, [100 * a for a in history["validation_accuracy"]], marker="o", label="validation")
     acc_ax.set(title="accuracy", xlabel="epoch", ylabel="%")
     acc_ax.legend()
     for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def draw_compared(loss_axes: Sequence[Any], acc_ax: Any, histories: dict[str, dict[str, list[float]]]) -> None:
+    """One loss panel per history (loss name -> history; their scales differ, so each has its own axes), and
+    every history's accuracy on one panel: validation solid, train dashed, one colour per loss."""
+    from matplotlib.ticker import MaxNLocator
+
+    for colour, (loss_ax, (name, history)) in enumerate(zip(loss_axes, histories.items())):
+        epochs = range(1, len(history["train_loss"]) + 1)
+        loss_ax.plot(epochs, history["train_loss"], marker="o", color=f"C{colour}")
+        loss_ax.set(title=f"training loss ({name})", xlabel="epoch", ylabel="loss")
+        acc_ax.plot(epochs, [100 * a for a in history["validation_accuracy"]], marker="o", color=f"C{colour}",
+                    label=f"{name}: validation")  # fmt: skip
+        acc_ax.plot(epochs, [100 * a for a in history["train_accuracy"]], linestyle="--", color=f"C{colour}",
+                    label=f"{name}: train")  # fmt: skip
+    acc_ax.set(title="accuracy, same data and seed", xlabel="epoch", ylabel="%")
+    acc_ax.legend()
+    for ax in (*loss_axes, acc_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
@@ -114,8 +134,11 @@ def report_figure(
     n_wrong: int,
     title: str,
     names: Sequence[str],
+    compared: dict[str, dict[str, list[float]]] | None = None,
+    loss_name: str = "L2",
 ) -> Figure:
-    """The whole report: curves; confusion matrix beside the first layer's weights; the misclassified grid."""
+    """The whole report: curves; confusion matrix beside the first layer's weights; the misclassified grid.
+    With `compared` (loss name -> history), the curves are every loss's, side by side."""
     import matplotlib.pyplot as plt
 
     weight_rows = max(1, -(-min(WEIGHTS_SHOWN, W1.shape[0]) // COLUMNS))
@@ -123,8 +146,12 @@ def report_figure(
     middle = max(5.5, 1.3 * weight_rows + 0.8)
     fig = plt.figure(figsize=(14, 4 + middle + 1.5 * wrong_rows), layout="constrained")
     top, mid, bottom = fig.subfigures(3, 1, height_ratios=[4, middle, 1.5 * wrong_rows])  # type: ignore[misc]
-    loss_ax, acc_ax = top.subplots(1, 2)
-    draw_curves(loss_ax, acc_ax, history)
+    if compared:
+        *loss_axes, acc_ax = top.subplots(1, len(compared) + 1)
+        draw_compared(loss_axes, acc_ax, compared)
+    else:
+        loss_ax, acc_ax = top.subplots(1, 2)
+        draw_curves(loss_ax, acc_ax, history, loss_name)
     left, right = mid.subfigures(1, 2, width_ratios=[1, 1.25])  # type: ignore[misc]
     draw_confusion(left.subplots(), matrix, names)
     draw_weights(right, W1, image_shape)

@@ -5,10 +5,17 @@
     python -m tools.learner.train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
     python -m tools.learner.train --data-dir /work/shared/datasets/mnist-t10k    (t10k only: 8,000 + 2,000)
     python -m tools.learner.train --dataset digits        scikit-learn's bundled 8x8 digits: no download
+    python -m tools.learner.train --loss cross-entropy    train on kata 10's cross_entropy_loss instead of L2
+    python -m tools.learner.train --loss both             L2, then cross-entropy from the same seed: compared
 
 It uses your package's own TwoLayerNet, flatten_images and train_model, one epoch at a time,
 and writes a PNG (tools/learner/report.py) with the loss and accuracy curves, the confusion matrix,
 the first layer's weights drawn as images, and the validation images the net got wrong.
+
+With --loss cross-entropy, train_model (which trains on l2_loss) is not used: the loop below runs your
+layers (katas 1 and 2) on net.params up to the scores, the net's output before its sigmoid, scores them
+with your cross_entropy_loss (kata 10), and sends dscores back through the same layers. TwoLayerNet
+itself is unchanged: the sigmoid squeezes every score into (0, 1), which cross-entropy does not want.
 Exit status: 0 trained, 1 a kata is not written yet, 2 bad options or no data.
 """
 
@@ -22,7 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -43,6 +50,9 @@ BAR_WIDTH = 30
 MAX_WRONG_SHOWN = 24
 # What --report may end in: the formats matplotlib writes with no program beyond it and Pillow.
 REPORT_FORMATS = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".eps", ".ps")
+# What --loss takes, and the name each loss has in the printed lines and the report.
+LOSSES = ("l2", "cross-entropy", "both")
+LOSS_NAMES = {"l2": "L2", "cross-entropy": "cross-entropy"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="mnist (default), fashion-mnist, or digits: scikit-learn's 1,797 8x8 digits, no download",
     )
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where the IDX files are (./data)")
+    parser.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="l2",
+        help="l2 (default): train_model on l2_loss (katas 4, 8); cross-entropy: cross_entropy_loss (kata 10, "
+        "a bonus) on the scores before the sigmoid; both: one then the other, same data and seed, compared",
+    )
     parser.add_argument("--reference", action="store_true", help="train solutions/ instead of your katas/")
     parser.add_argument("--report", type=Path, default=None, help="PNG to write (reports/<dataset>.png)")
     args = parser.parse_args(argv)
@@ -123,21 +140,31 @@ def normalise(package: ModuleType, images: Tensor, device: str, dataset: str = "
     return ((package.flatten_images(images) / 255 - mean) / std).to(device)
 
 
-def count_batches(model: Any, total: int, label: str) -> None:
-    """Wrap model.backward so that each call (one per batch, whoever wrote train_model) moves a bar."""
-    backward = model.backward
+def progress_bar(total: int, label: str) -> Callable[[], None]:
+    """A function to call once per batch: each call moves a bar on stderr (in a terminal only)."""
     done = 0
     draw = sys.stderr.isatty()
     step = max(1, total // 100)
 
-    def counting_backward(*args: Any, **kwargs: Any) -> Any:
+    def tick() -> None:
         nonlocal done
-        result = backward(*args, **kwargs)
         done += 1
         if draw and (done % step == 0 or done == total):
             filled = BAR_WIDTH * min(done, total) // total
             sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total}")
             sys.stderr.flush()
+
+    return tick
+
+
+def count_batches(model: Any, total: int, label: str) -> None:
+    """Wrap model.backward so that each call (one per batch, whoever wrote train_model) moves a bar."""
+    backward = model.backward
+    tick = progress_bar(total, label)
+
+    def counting_backward(*args: Any, **kwargs: Any) -> Any:
+        result = backward(*args, **kwargs)
+        tick()
         return result
 
     model.backward = counting_backward
@@ -147,6 +174,60 @@ def clear_bar() -> None:
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * (BAR_WIDTH + 40) + "\r")
         sys.stderr.flush()
+
+
+def scores_forward(package: ModuleType, params: dict[str, Tensor], x: Tensor) -> tuple[Tensor, tuple]:
+    """The net's scores (N, 10) before its output sigmoid, and the caches to go back with: kata 7's forward
+    without its last layer, run with your own layers on your net's parameters."""
+    h, affine1_cache = package.affine_forward(x, params["W1"], params["b1"])
+    a, relu_cache = package.relu_forward(h)
+    scores, affine2_cache = package.affine_forward(a, params["W2"], params["b2"])
+    return scores, (affine1_cache, relu_cache, affine2_cache)
+
+
+def scores_backward(package: ModuleType, dscores: Tensor, caches: tuple) -> dict[str, Tensor]:
+    """dL/dscores back through the same layers, in the opposite order: the four parameter gradients."""
+    affine1_cache, relu_cache, affine2_cache = caches
+    da, dW2, db2 = package.affine_backward(dscores, affine2_cache)
+    dh = package.relu_backward(da, relu_cache)
+    _, dW1, db1 = package.affine_backward(dh, affine1_cache, need_dx=False)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def cross_entropy_epoch(
+    package: ModuleType, model: Any, x: Tensor, labels: Tensor, lr: float, batch_size: int, tick: Callable[[], None]
+) -> float:
+    """One epoch of minibatch SGD as in kata 8, with cross_entropy_loss on the scores in place of l2_loss on
+    the sigmoid's output; returns the mean of the batch losses."""
+    import torch
+
+    losses = []
+    order = torch.randperm(len(x), device=x.device)  # as train_model does: the same seed, the same batches
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            rows = order[start : start + batch_size]
+            scores, caches = scores_forward(package, model.params, x[rows])
+            loss, dscores = package.cross_entropy_loss(scores, labels[rows])
+            model.grads.update(scores_backward(package, dscores, caches))
+            for key in model.params:
+                model.params[key] -= lr * model.grads[key]
+            losses.append(float(loss))
+            tick()
+    return sum(losses) / len(losses)
+
+
+def check_cross_entropy(package: ModuleType) -> None:
+    """Call cross_entropy_loss once on a tiny batch, so that an unwritten kata 10 is said before any training."""
+    import torch
+
+    try:
+        package.cross_entropy_loss(torch.zeros(2, 10), torch.tensor([0, 1]))
+    except NotImplementedError as error:
+        if not str(error) or "kata-10" not in str(error):
+            raise  # an earlier kata's stub, or a bare raise: said as for any kata
+        raise NotImplementedError(
+            f"{error}, then check it with `nox -s kata-10` (--loss l2 needs no kata 10)"
+        ) from None
 
 
 def write_report(
@@ -159,8 +240,11 @@ def write_report(
     W1: Tensor,
     image_shape: tuple[int, int],
     matrix: Tensor,
+    compared: dict[str, dict[str, list[float]]] | None = None,
+    loss_name: str = "L2",
 ) -> None:
-    """Loss and accuracy curves, the confusion matrix, the first layer's weights, the misclassified images."""
+    """Loss and accuracy curves, the confusion matrix, the first layer's weights, the misclassified images;
+    with `compared` (loss name -> history), every loss's curves side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -168,10 +252,74 @@ def write_report(
 
     from tools.learner.report import report_figure
 
-    fig = report_figure(history, W1, image_shape, matrix, wrong, n_wrong, title, names)
+    fig = report_figure(history, W1, image_shape, matrix, wrong, n_wrong, title, names, compared, loss_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def fit(
+    package: ModuleType,
+    loss: str,
+    args: argparse.Namespace,
+    x_train: Tensor,
+    y_train: Tensor,
+    x_val: Tensor,
+    y_val: Tensor,
+) -> tuple[Any, dict[str, list[float]]] | None:
+    """A fresh TwoLayerNet from args.seed, trained args.epochs epochs on `loss` ("l2" or "cross-entropy"),
+    a line printed per epoch; returns (model, history), or None when the loss stopped being a number."""
+    import torch
+
+    torch.manual_seed(args.seed)
+    model = package.TwoLayerNet(x_train.shape[1], args.hidden, 10)
+    if args.device != "cpu":
+        model.params = {key: param.to(args.device) for key, param in model.params.items()}
+        model.grads = {key: grad.to(args.device) for key, grad in model.grads.items()}
+    named = "" if args.loss == "l2" else f" with {LOSS_NAMES[loss]}"
+    print(
+        f"training {package.__name__}.TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {args.dataset}{named}: "
+        f"{len(x_train):,} training / {len(x_val):,} validation images, lr {args.lr}, "
+        f"batch {args.batch_size}, {args.device}"
+    )
+
+    history: dict[str, list[float]] = {key: [] for key in ("train_loss", "train_accuracy", "validation_accuracy")}
+    batches = -(-len(x_train) // args.batch_size)
+    width = len(str(args.epochs))
+    for epoch in range(1, args.epochs + 1):
+        label = f"epoch {epoch:>{width}}/{args.epochs}"
+        start = time.perf_counter()
+        if loss == "l2":  # your train_model, one epoch at a time
+            count_batches(model, batches, label)
+            one = package.train_model(
+                model, x_train, y_train, x_val, y_val, n_epochs=1, learning_rate=args.lr, batch_size=args.batch_size
+            )
+            del model.backward  # back to the class's own method
+        else:  # the loop above, then your calculate_accuracy: the sigmoid changes no argmax
+            tick = progress_bar(batches, label)
+            mean_loss = cross_entropy_epoch(package, model, x_train, y_train, args.lr, args.batch_size, tick)
+            with torch.no_grad():
+                one = {
+                    "train_loss": [mean_loss],
+                    "train_accuracy": [float(package.calculate_accuracy(model, x_train, y_train))],
+                    "validation_accuracy": [float(package.calculate_accuracy(model, x_val, y_val))],
+                }
+        clear_bar()
+        for key in history:
+            history[key].append(one[key][-1])
+        if not math.isfinite(one["train_loss"][-1]):
+            print(
+                f"epoch {epoch}: the training loss is {one['train_loss'][-1]}, so training stops. The steps are "
+                f"too large for this network: try a smaller --lr than {args.lr}.",
+                file=sys.stderr,
+            )
+            return None
+        print(
+            f"epoch {epoch:>{width}}/{args.epochs}  loss {one['train_loss'][-1]:.4f}  "
+            f"train acc {100 * one['train_accuracy'][-1]:6.2f} %  "
+            f"validation acc {100 * one['validation_accuracy'][-1]:6.2f} %  ({time.perf_counter() - start:.1f} s)"
+        )
+    return model, history
 
 
 def train(args: argparse.Namespace) -> int:
@@ -184,47 +332,22 @@ def train(args: argparse.Namespace) -> int:
         print("--device cuda: torch sees no CUDA device here; use --device cpu", file=sys.stderr)
         return 2
     package = importlib.import_module("solutions" if args.reference else "katas")
+    losses = ("l2", "cross-entropy") if args.loss == "both" else (args.loss,)
+    if "cross-entropy" in losses:
+        check_cross_entropy(package)
     splits = load_dataset(args.dataset, args.data_dir)
     x_train = normalise(package, splits.train_images, args.device, args.dataset)
     x_val = normalise(package, splits.test_images, args.device, args.dataset)
     y_train, y_val = splits.train_labels.to(args.device), splits.test_labels.to(args.device)
 
-    torch.manual_seed(args.seed)
-    model = package.TwoLayerNet(x_train.shape[1], args.hidden, 10)
-    if args.device != "cpu":
-        model.params = {key: param.to(args.device) for key, param in model.params.items()}
-        model.grads = {key: grad.to(args.device) for key, grad in model.grads.items()}
-    print(
-        f"training {package.__name__}.TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {args.dataset}: "
-        f"{len(x_train):,} training / {len(x_val):,} validation images, lr {args.lr}, "
-        f"batch {args.batch_size}, {args.device}"
-    )
-
-    history: dict[str, list[float]] = {key: [] for key in ("train_loss", "train_accuracy", "validation_accuracy")}
-    batches = -(-len(x_train) // args.batch_size)
-    width = len(str(args.epochs))
-    for epoch in range(1, args.epochs + 1):
-        count_batches(model, batches, f"epoch {epoch:>{width}}/{args.epochs}")
-        start = time.perf_counter()
-        one = package.train_model(
-            model, x_train, y_train, x_val, y_val, n_epochs=1, learning_rate=args.lr, batch_size=args.batch_size
-        )
-        del model.backward  # back to the class's own method
-        clear_bar()
-        for key in history:
-            history[key].append(one[key][-1])
-        if not math.isfinite(one["train_loss"][-1]):
-            print(
-                f"epoch {epoch}: the training loss is {one['train_loss'][-1]}, so training stops. The steps are "
-                f"too large for this network: try a smaller --lr than {args.lr}.",
-                file=sys.stderr,
-            )
+    histories = {}
+    for loss in losses:  # each from the same seed: the same first weights, the same batches
+        trained = fit(package, loss, args, x_train, y_train, x_val, y_val)
+        if trained is None:
             return 1
-        print(
-            f"epoch {epoch:>{width}}/{args.epochs}  loss {one['train_loss'][-1]:.4f}  "
-            f"train acc {100 * one['train_accuracy'][-1]:6.2f} %  "
-            f"validation acc {100 * one['validation_accuracy'][-1]:6.2f} %  ({time.perf_counter() - start:.1f} s)"
-        )
+        model, histories[LOSS_NAMES[loss]] = trained
+    # The report's pictures are of the last net trained (the cross-entropy one when both are).
+    loss_name, history = LOSS_NAMES[losses[-1]], histories[LOSS_NAMES[losses[-1]]]
 
     with torch.no_grad():
         guesses = model.forward(x_val)[0].argmax(dim=-1).cpu()
@@ -232,18 +355,27 @@ def train(args: argparse.Namespace) -> int:
     shown = wrong_rows[:MAX_WRONG_SHOWN].tolist()
     wrong = [(splits.test_images[i], int(splits.test_labels[i]), int(guesses[i])) for i in shown]
     names = FASHION_NAMES if args.dataset == "fashion-mnist" else tuple(str(d) for d in range(10))
-    final = history["validation_accuracy"][-1]
+    finals = {name: 100 * run["validation_accuracy"][-1] for name, run in histories.items()}
     matrix = confusion_matrix(splits.test_labels, guesses)
     image_shape = (int(splits.test_images.shape[-2]), int(splits.test_images.shape[-1]))
+    if args.loss == "l2":
+        accuracy = f"{finals['L2']:.2f} %"
+    else:
+        accuracy = ", ".join(f"{final:.2f} % with {name}" for name, final in finals.items())
     title = (
         f"{package.__name__}.TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {args.dataset}, "
         f"{args.epochs} epochs, "
-        f"lr {args.lr}, batch {args.batch_size}: validation accuracy {100 * final:.2f} %"
+        f"lr {args.lr}, batch {args.batch_size}: validation accuracy {accuracy}"
     )
+    if len(histories) > 1:
+        title += f"\nsame data, same seed ({args.seed}); the pictures below are of the net trained with {loss_name}"
     W1 = model.params["W1"]
-    write_report(args.report, history, wrong, len(wrong_rows), title, names, W1, image_shape, matrix)
+    compared = histories if len(histories) > 1 else None
+    write_report(
+        args.report, history, wrong, len(wrong_rows), title, names, W1, image_shape, matrix, compared, loss_name
+    )
     print(f"report: {args.report}")
-    print(f"final validation accuracy: {100 * final:.2f} %")
+    print(f"final validation accuracy: {accuracy}")
     return 0
 
 
@@ -276,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     except NotImplementedError as error:
         clear_bar()
         package_dir = ROOT / ("solutions" if args.reference else "katas")
-        print(f"cannot train yet: {unfinished(error, (8,), package_dir)}", file=sys.stderr)
+        needs = (8,) if args.loss == "l2" else (8, 10)
+        print(f"cannot train yet: {unfinished(error, needs, package_dir)}", file=sys.stderr)
         return 1
     except DataUnavailable as error:
         print(error, file=sys.stderr)
