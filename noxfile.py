@@ -277,11 +277,14 @@ def stubs(session: nox.Session) -> None:
 
 @reference_session()
 def lint(session: nox.Session) -> None:
-    """ruff, mypy (solutions/, tools/, tests/); the GitHub workflows' schema and zizmor, here and in a release."""
+    """ruff, mypy, import circles (import-linter); the GitHub workflows' schema and zizmor, here and in a release."""
     python = shared_env(session, "workflows")
     session.run(python, "-m", "ruff", "check", ".")
     session.run(python, "-m", "ruff", "format", "--check", ".")
     session.run(python, "-m", "mypy")
+    # import-linter: the contracts in pyproject.toml's [tool.importlinter]; a new import circle breaks one.
+    lint_imports = str(Path(python).parent / ("lint-imports.exe" if os.name == "nt" else "lint-imports"))
+    session.run(lint_imports, "--no-logo", "--no-cache", env={"COLUMNS": "120"})  # its report, a line a contract
     with tempfile.TemporaryDirectory() as tmp:  # the workflow a release writes, checked as the repository's are
         course = Path(tmp) / "course"
         session.run(sys.executable, "-m", "tools.instructor.release", str(course), silent=True)
