@@ -78,8 +78,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--loss",
         choices=LOSSES,
         default="l2",
-        help="l2 (default): train_model on l2_loss (katas 4, 8); cross-entropy: cross_entropy_loss (kata 10, "
-        "a bonus) on the scores before the sigmoid; both: one then the other, same data and seed, compared",
+        help="l2 (default): train_model on l2_loss (katas 4, 8); cross-entropy: your cross_entropy_loss "
+        "(kata 10, a bonus) on the scores before the sigmoid; both: L2 then cross-entropy from the same seed "
+        "and data, both curves side by side in the report",
     )
     parser.add_argument("--reference", action="store_true", help="train solutions/ instead of your katas/")
     parser.add_argument("--report", type=Path, default=None, help="PNG to write (reports/<dataset>.png)")
