@@ -1,0 +1,326 @@
+"""Kata 7's backward, walked layer by layer from the loss: where the gradients first go wrong, and how.
+
+The net and its backward pass, from the loss back (dout = dL/ds is given; sums run over the batch):
+
+    forward    a1 = x W1^T + b1      h = relu(a1)      a2 = h W2^T + b2      s = sigmoid(a2)
+
+    output sigmoid    dz2 = dout * s * (1 - s)
+    affine 2          dW2 = dz2^T h        db2 = sum dz2        dh = dz2 W2
+    ReLU              dz1 = dh * [a1 > 0]
+    affine 1          dW1 = dz1^T x        db1 = sum dz1
+
+The walk sees only what a test sees (x, the parameters, dout and the four gradients backward stored) and
+computes the rest itself, in float64. It answers two questions.
+
+Where. W2 and b2 are checked first, then W1 and b1. At the first pair that is wrong, one more question
+tells the layer above the affine layer from the affine layer itself: are the learner's dW and db what
+the affine rule makes of one upstream gradient D, dW = D^T inp and db = sum D, for some D? That is
+[inp | 1]^T D = [dW | db]^T, a linear system; when it has a solution, the affine layer did its job on a
+wrong D, and the mistake lies above it (the sigmoid for affine 2; the ReLU, or the gradient reaching it,
+for affine 1). When it has none, the layer's own parameter gradients are wrong. The system tells
+something only when [inp | 1] has rank below its width (a batch smaller than the layer's inputs + 1, or
+inputs that are 0 for the whole batch); otherwise every pair fits, and the walk says so.
+
+How. Each named mistake is the whole backward pass above with one step changed. One is named only when
+it reproduces all four gradients; two that both do are named together; three or more, none.
+
+Every sentence the learner can read is in SAYS, keyed by a stable id (tests/mistakes.toml's form,
+"module/name"), with {fields} filled in where it is said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import torch
+from torch import Tensor
+
+SAYS = {
+    # Where: the first layer, counted from the loss, whose gradients are wrong.
+    "model/walk-from-sigmoid": "wrong from the output sigmoid on: W2 and b2 are both what affine 2's backward "
+    "makes of one gradient, but not of the right one from the sigmoid, dz2 = dout * s * (1 - s) (s the sigmoid's "
+    "output)",
+    "model/walk-at-affine-2": "wrong at affine 2 itself: no one gradient dz2 from the sigmoid gives both this W2 "
+    "and this b2 (dW2 = dz2^T h, with h the ReLU's output, and db2 = dz2 summed over the batch)",
+    "model/walk-at-layer-2": "wrong already at W2 and b2, nearest the loss: in the output sigmoid's backward "
+    "(dz2 = dout * s * (1 - s)) or in affine 2's (dW2 = dz2^T h, db2 = dz2 summed over the batch); with this "
+    "batch's sizes the values cannot tell which",
+    "model/walk-at-W2": "wrong at W2: b2 is right, so the gradient from the sigmoid, dz2, adds up right, but "
+    "dW2 is not dz2^T h (h the ReLU's output)",
+    "model/walk-at-b2": "wrong at b2: W2 is right, but db2 is not dz2 summed over the batch",
+    "model/walk-from-relu": "right down to W2 and b2; wrong from the ReLU on: W1 and b1 are what affine 1's "
+    "backward makes of one gradient, but not of the right one reaching layer 1, dz1 = (dz2 W2) * [a1 > 0] "
+    "(a1 the ReLU's input)",
+    "model/walk-at-affine-1": "right down to W2 and b2; wrong at affine 1 itself: no one gradient dz1 reaching "
+    "layer 1 gives both this W1 and this b1 (dW1 = dz1^T x, db1 = dz1 summed over the batch)",
+    "model/walk-at-layer-1": "right down to W2 and b2; wrong from there on: in the gradient reaching layer 1 "
+    "(dz1 = (dz2 W2) * [a1 > 0], through the ReLU) or in affine 1's backward (dW1 = dz1^T x, db1 = dz1 summed "
+    "over the batch); with this batch's sizes the values cannot tell which",
+    "model/walk-at-W1": "right down to W2, b2 and b1, so the gradient reaching layer 1 adds up right; wrong at "
+    "W1: dW1 is not dz1^T x",
+    "model/walk-at-b1": "right down to W2, b2 and W1; wrong at b1: db1 is not dz1 summed over the batch",
+    # How: mistakes that reproduce all four gradients.
+    "model/sigmoid-backward-skipped": "backward skips the sigmoid: dout goes into affine 2's backward as it "
+    "came; it must go through sigmoid_backward first (dz2 = dout * s * (1 - s))",
+    "model/sigmoid-backward-uses-input": "the sigmoid's backward got the sigmoid's input (affine 2's output) "
+    "instead of its output s: dz2 = dout * s * (1 - s) needs s, the cache sigmoid_forward returns",
+    "model/sigmoid-backward-uses-other-cache": "the sigmoid's backward got {other} instead of the sigmoid's "
+    "output s: hand it the cache sigmoid_forward returned",
+    "model/sigmoid-backward-without-dout": "the sigmoid's backward leaves dout out: dz2 is s * (1 - s) alone; "
+    "it is dout * s * (1 - s)",
+    "model/sigmoid-backward-given-output": "sigmoid_backward got the output s where dout belongs: pass it "
+    "dout, the gradient backward was given",
+    "model/affine-2-uses-relu-input": "dW2 is computed from the ReLU's input a1 instead of its output "
+    "h = relu(a1), which is what affine 2 took in: use affine 2's own cache",
+    "model/affine-2-uses-x": "dW2 is computed from x, affine 1's input, instead of the ReLU's output h, which "
+    "is what affine 2 took in: use affine 2's own cache",
+    "model/affine-caches-swapped": "the two affine caches are swapped in backward: affine 2's backward got "
+    "affine 1's cache (x, W1) and affine 1's got affine 2's (h, W2)",
+    "model/dh-skips-affine-2": "dz2 is used where dh belongs: the gradient must go back through affine 2 "
+    "(dh = dz2 W2, the dx of affine 2's backward) before the ReLU",
+    "model/dh-uses-W1": "the gradient sent back through affine 2 is dz2 W1; it is dz2 W2, with affine 2's own "
+    "weights (its cache)",
+    "model/dh-uses-W2-transposed": "the gradient sent back through affine 2 is dz2 W2^T; it is dz2 W2 (W2 has "
+    "shape (out, hidden))",
+    "model/dh-from-dout": "the gradient sent back to layer 1 starts from dout instead of dz2: affine 2's "
+    "backward takes the sigmoid's gradient dz2, for dx as for dW2 and db2",
+    "model/relu-backward-skipped": "backward skips the ReLU: the gradient reaches layer 1 unmasked; it must "
+    "go through relu_backward first (zero where the ReLU's input a1 <= 0)",
+    "model/relu-mask-inverted": "the ReLU's mask is inverted: the gradient passes where a1 <= 0 and is zero "
+    "where it should pass, where a1 > 0 (a1 the ReLU's input)",
+    "model/relu-mask-at-zero": "the ReLU's mask is a1 >= 0: where the ReLU's input a1 is exactly 0 the "
+    "gradient must be 0 too (mask a1 > 0)",
+    "model/relu-mask-from-gradient": "the ReLU's mask is taken from the gradient (dh > 0) instead of the "
+    "ReLU's input (a1 > 0): hand relu_backward the cache relu_forward returned",
+    "model/relu-mask-from-other-cache": "the ReLU's mask is taken from {other} instead of the ReLU's own input "
+    "a1: hand relu_backward the cache relu_forward returned",
+    "model/relu-backward-times-output": "the ReLU's backward multiplies by the ReLU's output relu(a1) instead "
+    "of the 0/1 mask [a1 > 0]",
+    "model/relu-blocks-everything": "the gradient reaching layer 1 is zero everywhere: the ReLU's backward "
+    "lets nothing through; it should pass dh where a1 > 0",
+    "model/affine-1-uses-other-input": "dW1 is computed from {other} instead of x, affine 1's input: use "
+    "affine 1's own cache",
+    "model/grads-swapped": "the gradients of the two layers are stored under each other's keys: grads['W1'] "
+    "holds dW2, grads['W2'] holds dW1, and the same for b1 and b2",
+    "model/grad-holds-other": "grads['{key}'] holds d{other}, the gradient of {other}: store each gradient under "
+    "its own key",
+    "model/grad-sign-flipped": "{what} is minus the right one: a sign flipped on the way",
+    "model/grad-divided-by-N": "{what} is the right one divided by N = {n}, the batch size: a mean over the "
+    "batch where the sum belongs (dout already carries the loss's 1/N)",
+    "model/grad-times-N": "{what} is N = {n} times the right one (N the batch size)",
+    "model/grad-transposed": "grads['{key}'] is the transpose of the right gradient: d{key} = dz^T (the "
+    "layer's input), with the shape of {key}",
+    "model/grad-summed-over-units": "grads['{key}'] sums over the wrong dimension: d{key} sums dz over the "
+    "batch (dim 0), one entry per unit",
+    "model/grad-never-stored": "grads['{key}'] is still zero: backward never stored d{key}",
+}
+# The sentence that joins a "where" and the mistakes that fit.
+FITS = ("All four gradients fit this: {0}", "All four gradients fit either of these: {0}; or {1}")
+
+ORDER = ("W2", "b2", "W1", "b1")  # the parameters in the walk's order, from the loss back
+OTHERS = {  # the tensors of the forward pass that a mistaken step may take instead of the right one
+    "x": "x, the net's input",
+    "a1": "the ReLU's input (affine 1's output)",
+    "h": "the ReLU's output",
+    "a2": "the sigmoid's input (affine 2's output)",
+}
+
+Values = dict[str, Tensor]
+Step = Callable[[Values, Callable[[Values], Tensor]], Tensor]
+
+STEPS: tuple[tuple[str, Callable[[Values], Tensor]], ...] = (
+    ("dz2", lambda v: v["dout"] * v["s"] * (1 - v["s"])),
+    ("dW2", lambda v: v["dz2"].T @ v["h"]),
+    ("db2", lambda v: v["dz2"].sum(0)),
+    ("dh", lambda v: v["dz2"] @ v["W2"]),
+    ("dz1", lambda v: v["dh"] * (v["a1"] > 0)),
+    ("dW1", lambda v: v["dz1"].T @ v["x"]),
+    ("db1", lambda v: v["dz1"].sum(0)),
+)
+
+
+def forward(x: Tensor, params: Mapping[str, Tensor], dout: Tensor) -> Values:
+    """Every tensor of the forward pass, and dout, in float64."""
+    v = {"x": x.detach().double(), "dout": dout.detach().double()}
+    v.update({key: params[key].detach().double() for key in ORDER})
+    v["a1"] = v["x"] @ v["W1"].T + v["b1"]
+    v["h"] = v["a1"].clamp(min=0)
+    v["a2"] = v["h"] @ v["W2"].T + v["b2"]
+    v["s"] = torch.sigmoid(v["a2"])
+    return v
+
+
+def backward(values: Values, **changed: Step) -> Values:
+    """The four gradients by the chain rule above; changed[step](v, rule) replaces one step's rule(v)."""
+    v = dict(values)
+    for name, rule in STEPS:
+        v[name] = changed[name](v, rule) if name in changed else rule(v)
+    return {key: v["d" + key] for key in ORDER}
+
+
+def _close(got: Tensor, want: Tensor, rtol: float, atol: float) -> bool:
+    """allclose, with room for got's own rounding (float32 sums of large terms)."""
+    if tuple(got.shape) != tuple(want.shape):
+        return False
+    got64 = got.detach().double()
+    if not bool(torch.isfinite(got64).all()) or not bool(torch.isfinite(want).all()):
+        return False
+    slack = 100 * torch.finfo(got.dtype).eps * float(want.abs().max()) if want.numel() else 0.0
+    return bool(((got64 - want).abs() <= atol + slack + rtol * want.abs()).all())
+
+
+def _one_upstream(dW: Tensor, db: Tensor, inp: Tensor) -> bool | None:
+    """Are dW and db what an affine backward makes of one gradient D (dW = D^T inp, db = sum D)?
+
+    None when the sizes cannot tell: [inp | 1] has full column rank, and every pair has such a D."""
+    n, width = inp.shape
+    if dW.dim() != 2 or db.dim() != 1 or dW.shape[1] != width or dW.shape[0] != db.shape[0]:
+        return False
+    G = torch.cat([dW.detach().double(), db.detach().double()[:, None]], 1)
+    if not bool(torch.isfinite(G).all()):
+        return None
+    A = torch.cat([inp, inp.new_ones(n, 1)], 1)
+    if int(torch.linalg.matrix_rank(A)) == width + 1:
+        return None
+    D = torch.linalg.lstsq(A.T, G.T, driver="gelsd").solution
+    residual = float((A.T @ D - G.T).norm())
+    return residual <= 1e-4 * float(G.norm()) + 1e-5 * float(A.norm() * D.norm()) + 1e-12
+
+
+def where(v: Values, got: Mapping[str, Tensor], right: Values, rtol: float, atol: float) -> str:
+    """The id of the first layer, from the loss, whose gradients are wrong; '' when all four are right."""
+    ok = {key: _close(got[key], right[key], rtol, atol) for key in ORDER}
+    for layer, (w, b), inp in ((2, ("W2", "b2"), v["h"]), (1, ("W1", "b1"), v["x"])):
+        prefix = "model/walk-"
+        if ok[w] and ok[b]:
+            continue
+        if ok[b]:
+            return f"{prefix}at-{w}"
+        if ok[w]:
+            return f"{prefix}at-{b}"
+        one = _one_upstream(got[w], got[b], inp)
+        if one is None:
+            return f"{prefix}at-layer-{layer}"
+        above = "sigmoid" if layer == 2 else "relu"
+        return f"{prefix}from-{above}" if one else f"{prefix}at-affine-{layer}"
+    return ""
+
+
+def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Values], Values]]]:
+    """(id, fields, gradients) for every named mistake: the whole backward with one step changed."""
+
+    def changed(**steps: Step) -> Callable[[Values], Values]:
+        return lambda values: backward(values, **steps)
+
+    n = v["x"].shape[0]
+    yield "model/sigmoid-backward-skipped", {}, changed(dz2=lambda v, _: v["dout"])
+    yield "model/sigmoid-backward-uses-input", {}, changed(dz2=lambda v, _: v["dout"] * v["a2"] * (1 - v["a2"]))
+    for name in ("h", "a1", "x"):
+        yield (
+            "model/sigmoid-backward-uses-other-cache",
+            {"other": OTHERS[name]},
+            changed(dz2=lambda v, _, t=name: v["dout"] * v[t] * (1 - v[t])),
+        )
+    yield "model/sigmoid-backward-without-dout", {}, changed(dz2=lambda v, _: v["s"] * (1 - v["s"]))
+    yield "model/sigmoid-backward-given-output", {}, changed(dz2=lambda v, _: v["s"] * v["s"] * (1 - v["s"]))
+    yield "model/affine-2-uses-relu-input", {}, changed(dW2=lambda v, _: v["dz2"].T @ v["a1"])
+    yield "model/affine-2-uses-x", {}, changed(dW2=lambda v, _: v["dz2"].T @ v["x"])
+    yield (
+        "model/affine-caches-swapped",
+        {},
+        changed(
+            dW2=lambda v, _: v["dz2"].T @ v["x"],
+            dh=lambda v, _: v["dz2"] @ v["W1"],
+            dW1=lambda v, _: v["dz1"].T @ v["h"],
+        ),
+    )
+    yield "model/dh-skips-affine-2", {}, changed(dh=lambda v, _: v["dz2"])
+    yield "model/dh-uses-W1", {}, changed(dh=lambda v, _: v["dz2"] @ v["W1"])
+    yield "model/dh-uses-W2-transposed", {}, changed(dh=lambda v, _: v["dz2"] @ v["W2"].T)
+    yield "model/dh-from-dout", {}, changed(dh=lambda v, _: v["dout"] @ v["W2"])
+    yield "model/relu-backward-skipped", {}, changed(dz1=lambda v, _: v["dh"])
+    yield "model/relu-mask-inverted", {}, changed(dz1=lambda v, _: v["dh"] * (v["a1"] <= 0))
+    yield "model/relu-mask-at-zero", {}, changed(dz1=lambda v, _: v["dh"] * (v["a1"] >= 0))
+    yield "model/relu-mask-from-gradient", {}, changed(dz1=lambda v, _: v["dh"] * (v["dh"] > 0))
+    for name in ("x", "a2"):
+        yield (
+            "model/relu-mask-from-other-cache",
+            {"other": OTHERS[name]},
+            changed(dz1=lambda v, _, t=name: v["dh"] * (v[t] > 0)),
+        )
+    yield "model/relu-backward-times-output", {}, changed(dz1=lambda v, _: v["dh"] * v["h"])
+    yield "model/relu-blocks-everything", {}, changed(dz1=lambda v, _: torch.zeros_like(v["dh"]))
+    for name in ("h", "a1"):
+        yield (
+            "model/affine-1-uses-other-input",
+            {"other": OTHERS[name]},
+            changed(dW1=lambda v, _, t=name: v["dz1"].T @ v[t]),
+        )
+    swap = {"W1": "W2", "W2": "W1", "b1": "b2", "b2": "b1"}
+    yield "model/grads-swapped", {}, lambda values: (lambda g: {k: g[swap[k]] for k in ORDER})(backward(values))
+    for key, other in swap.items():
+        yield (
+            "model/grad-holds-other",
+            {"key": key, "other": other},
+            lambda values, k=key, o=other: {
+                **backward(values),
+                k: backward(values)[o],
+            },
+        )
+    scopes = {
+        "dz2": ("every gradient, all four,", ("dz2",)),
+        "layer 2": ("grads['W2'] and grads['b2'] (not W1 and b1)", ("dW2", "db2")),
+        "dW2": ("grads['W2']", ("dW2",)),
+        "db2": ("grads['b2']", ("db2",)),
+        "dz1": ("the gradient reaching layer 1, and so grads['W1'] and grads['b1'],", ("dz1",)),
+        "dW1": ("grads['W1']", ("dW1",)),
+        "db1": ("grads['b1']", ("db1",)),
+    }
+    for what, steps in scopes.values():
+        for mistake, factor in (
+            ("model/grad-sign-flipped", -1.0),
+            ("model/grad-divided-by-N", 1 / n),
+            ("model/grad-times-N", float(n)),
+        ):
+            step: Step = lambda v, rule, f=factor: f * rule(v)  # noqa: E731
+            yield mistake, {"what": what, "n": n}, changed(**dict.fromkeys(steps, step))
+    for key in ORDER:
+        if key.startswith("W"):
+            yield "model/grad-transposed", {"key": key}, changed(**{"d" + key: lambda v, rule: rule(v).T})
+        else:
+            dz = "dz2" if key == "b2" else "dz1"
+            yield "model/grad-summed-over-units", {"key": key}, changed(**{"d" + key: lambda v, _, d=dz: v[d].sum(1)})
+        yield "model/grad-never-stored", {"key": key}, changed(**{"d" + key: lambda v, rule: torch.zeros_like(rule(v))})
+
+
+def walk(
+    x: Tensor, params: Mapping[str, Tensor], dout: Tensor, got: Mapping[str, object], rtol=1e-4, atol=1e-6
+) -> tuple[tuple[str, ...], str]:
+    """(the ids said, the text) for the learner's gradients `got`; ((), '') when they are right or not tensors."""
+    if not all(isinstance(got.get(key), Tensor) for key in ORDER):
+        return (), ""
+    grads: Mapping[str, Tensor] = got  # type: ignore[assignment]
+    v = forward(x, params, dout)
+    right = backward(v)
+    first = where(v, grads, right, rtol, atol)
+    if not first:
+        return (), ""
+    fits: dict[str, str] = {}  # the sentence of each mistake that reproduces all four gradients, by id
+    for mistake, fields, make in mistakes(v):
+        try:
+            candidate = make(v)
+        except RuntimeError:  # shapes that do not fit: not this mistake, at these sizes
+            continue
+        explains = all(_close(grads[k], candidate[k], 1e-4, 1e-6) for k in ORDER)
+        if explains and not all(_close(candidate[k], right[k], 1e-4, 1e-6) for k in ORDER):
+            fits.setdefault(SAYS[mistake].format(**fields), mistake)
+    text = SAYS[first]
+    if 1 <= len(fits) <= len(FITS):
+        text += ". " + FITS[len(fits) - 1].format(*fits)
+        return (first, *fits.values()), text
+    return (first,), text
+
+
+def diagnosis(x: Tensor, params: Mapping[str, Tensor], dout: Tensor, got: Mapping[str, object], rtol=1e-4, atol=1e-6):
+    """The text a failed comparison of the gradients adds as its likely cause; '' when it cannot tell."""
+    return walk(x, params, dout, got, rtol, atol)[1]
