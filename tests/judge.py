@@ -4,11 +4,12 @@ Every test goes through a few helpers here:
 
     mod = judge.load("affine")                  # the module under test, from the chosen track
     out, cache = judge.call(mod.affine_forward, x, W, b)
-    judge.close("out", out, expected, diagnoses={"the bias is missing": x @ W.T})
+    judge.close("out", out, expected, diagnoses={"affine/no-bias": x @ W.T})
 
 A failure raises `KataError`, whose message is written for the learner: which function, called
 with which shapes, expected against got, and (when a classic mistake reproduces the result)
-what the mistake probably is. tests/plugin.py prints that message instead of a traceback.
+what the mistake probably is: its id names a sentence of tests/mistakes.toml (tools/mistakes.py), and
+the error carries the ids it named. tests/plugin.py prints that message instead of a traceback.
 
 What the judge knows about the run lives in two explicit objects, both set by tests/plugin.py
 and nowhere else: the `Session` (the track judged, the time limit, functions already stopped
@@ -39,13 +40,18 @@ import torch
 from torch import Tensor
 
 from tools.manifest import Kata, by_module, by_number, closure, katas
+from tools.mistakes import Cause, as_cause, cause
 
 
 class KataError(AssertionError):
-    """A failure explained for a person. `blame` is the number of the kata at fault."""
+    """A failure explained for a person. `blame` is the number of the kata at fault; `mistakes`, the ids
+    (tests/mistakes.toml) of the likely causes its message names."""
 
-    def __init__(self, message: str, blame: int | None = None, about_inputs: bool = True) -> None:
+    def __init__(
+        self, message: str, blame: int | None = None, about_inputs: bool = True, mistakes: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
+        self.mistakes = tuple(mistakes)
         self.blame = blame if blame is not None else current().number
         self.problem = message  # without the "kata-7 needs kata-1" frame, when it is about another kata
         self.about_inputs = about_inputs  # False: the test's inputs do not matter (an import, a stub)
@@ -308,14 +314,11 @@ def _check_world(before: Mapping[str, Any], who: str, kata: Kata) -> None:
     changed = changes(before, world())
     if changed:
         restore(before)
+        said = cause("any/global-switch")
         raise KataError(
-            _frame(
-                kata,
-                f"{who} changed {changed} (it was {_was(before, changed)}) and left it so.\n  Likely cause: a global "
-                "switch (torch.set_grad_enabled, torch.set_default_dtype, ...) where a local one belongs: use "
-                "`with torch.no_grad():` for a block, and the inputs' dtype and device for new tensors",
-            ),
+            _frame(kata, f"{who} changed {changed} (it was {_was(before, changed)}) and left it so.{said}"),
             blame=kata.number,
+            mistakes=said.ids,
         )
 
 
@@ -443,41 +446,26 @@ def describe_call(fn: Callable, args: tuple) -> str:
     return f"{name}({', '.join(parts)})"
 
 
-# Crashes whose torch message a learner cannot be expected to decode.
+# Crashes whose torch message a learner cannot be expected to decode: a pattern -> the mistake's id.
 COMMON_CRASHES = {
-    r"could not infer output dtype.*Bool": ".mean() of a bool tensor (a comparison such as `guess == labels`): "
-    "convert it first, `(guess == labels).float().mean()`.",
-    r"mat1 and mat2 shapes cannot be multiplied|size mismatch|must match the size": "two shapes that do not fit "
-    "together: write the shape of every tensor in the formula next to it and check the order of the product.",
-    r"expected (scalar type|m1 and m2 to have the same dtype)|found dtype .* but expected": "tensors of two dtypes "
-    "in one operation (float32 and float64): build new tensors from the inputs (torch.zeros_like, "
-    "x.new_zeros, .to(x.dtype)) instead of fixing a dtype.",
-    r"Boolean value of Tensor with more than one value is ambiguous": "`if`, `and`, `or`, max() or min() on a "
-    "tensor of many values: use torch.where, torch.maximum or a comparison that makes a mask.",
-    r"one_hot is only applicable to index tensor": "labels must be an integer (long) tensor of class indices.",
-    r"leaf Variable that requires grad is being used in an in-place operation": "an in-place update of a tensor "
-    "that requires grad: run the update under `with torch.no_grad():`.",
-    r"Can't call numpy\(\) on Tensor that requires grad": "a tensor that requires grad went into NumPy (.numpy(), "
-    "np.asarray, np.* on a tensor): NumPy's operations are invisible to autograd, so torch refuses. Its advice, "
-    ".detach().numpy(), gets the values but cuts them out of autograd's graph, and torch.autograd (kata 9) can no "
-    "longer differentiate through your code: in a computation, stay in torch operations (@, torch.exp, "
-    "torch.where, .clamp, .sum ...) on the tensors you are given; .detach() belongs only where a value is "
-    "finished with autograd (a loss to record or print).",
-    r"does not require grad and does not have a grad_fn": "backward or autograd.grad on a result computed from "
-    "tensors that do not require grad: make the leaves with .requires_grad_(True) and compute under "
-    "torch.enable_grad().",
-    r"'tuple' object has no attribute": "a pair (out, cache) used as a tensor: model.forward and every layer "
-    "return (out, cache); take the first item.",
-    r"object is not subscriptable|cannot unpack non-iterable|object is not iterable": "a function returned "
-    "something of another kind than its docstring promises (each layer returns (out, cache)).",
+    r"could not infer output dtype.*Bool": "any/bool-mean",
+    r"mat1 and mat2 shapes cannot be multiplied|size mismatch|must match the size": "any/shapes-do-not-fit",
+    r"expected (scalar type|m1 and m2 to have the same dtype)|found dtype .* but expected": "any/two-dtypes",
+    r"Boolean value of Tensor with more than one value is ambiguous": "any/tensor-as-truth-value",
+    r"one_hot is only applicable to index tensor": "any/labels-not-long",
+    r"leaf Variable that requires grad is being used in an in-place operation": "any/in-place-on-leaf",
+    r"Can't call numpy\(\) on Tensor that requires grad": "any/numpy-of-grad-tensor",
+    r"does not require grad and does not have a grad_fn": "any/backward-without-grad",
+    r"'tuple' object has no attribute": "any/pair-as-tensor",
+    r"object is not subscriptable|cannot unpack non-iterable|object is not iterable": "any/wrong-kind-returned",
 }
 
 
-def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> Any:
+def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = None) -> Any:
     """Call the learner's fn; NotImplementedError and crashes become KataErrors that say who to blame.
 
-    `explain` maps a regular expression to a likely cause: a crash whose message matches it
-    is explained with that cause (before the common torch crashes in COMMON_CRASHES).
+    `explain` maps a regular expression to a likely cause (a mistake's id, or a judge.cause): a crash whose
+    message matches it is explained with that cause (before the common torch crashes in COMMON_CRASHES).
     """
     described = describe_call(fn, args)
     state = test()
@@ -493,9 +481,9 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str] | None = None) -> 
     except BaseException as error:  # a crash; SystemExit, KeyboardInterrupt and os._exit included
         crash = _crash(error, f"calling {described}", None)
         explained = {**(explain or {}), **COMMON_CRASHES}
-        cause = next((c for pattern, c in explained.items() if re.search(pattern, str(error))), None)
-        if cause:
-            crash = KataError(f"{crash}\n  Likely cause: {cause}", blame=crash.blame)
+        said = as_cause(next((c for pattern, c in explained.items() if re.search(pattern, str(error))), None))
+        if said:
+            crash = KataError(f"{crash}{said}", blame=crash.blame, mistakes=said.ids)
         raise crash from None
     _check_world(before, described, current())
     for i, arg, shape, dtype in shapes:
@@ -667,9 +655,11 @@ def out_of_memory() -> str:
     return said(ceiling / 2**30 if 0 < ceiling < 2**50 else None)
 
 
-def fail(message: str) -> KataError:
-    """A KataError about the current kata, for checks that are not a tensor comparison."""
-    error = KataError(f"{current().label}: {message}")
+def fail(message: str, cause: Cause | None = None) -> KataError:
+    """A KataError about the current kata, for checks that are not a tensor comparison; `cause` (judge.cause(id))
+    ends the message with the mistake's "Likely cause" line."""
+    message += str(cause) if cause else ""
+    error = KataError(f"{current().label}: {message}", mistakes=cause.ids if cause else ())
     error.problem = message
     return error
 
@@ -723,36 +713,39 @@ def _matches(got: Tensor, candidate: Any, rtol: float, atol: float) -> bool:
     return bool(torch.allclose(got64, cand64, rtol=rtol, atol=atol, equal_nan=False))
 
 
-def diagnose(got: Any, diagnoses: Mapping[str, Any] | None, rtol: float = 1e-4, atol: float = 1e-6) -> str:
-    """The first described wrong variant that reproduces got, as a line; '' when none does."""
+def diagnose(
+    got: Any, diagnoses: Mapping[str | Cause, Any] | None, rtol: float = 1e-4, atol: float = 1e-6
+) -> Cause | None:
+    """The first mistake (an id, or a judge.cause with its fields) whose wrong variant reproduces got; None when
+    none does."""
     if not isinstance(got, Tensor):
-        return ""
-    for text, candidate in (diagnoses or {}).items():
+        return None
+    for named, candidate in (diagnoses or {}).items():
         try:
             value = candidate() if callable(candidate) else candidate
         except Exception:  # a variant that cannot be built for these inputs
             continue
         if _matches(got, value, rtol, atol):
-            return f"\n  Likely cause: {text}"
-    return ""
+            return as_cause(named)
+    return None
 
 
 def close(
     name: str,
     got: Any,
     expected: Tensor,
-    diagnoses: Mapping[str, Any] | None = None,
+    diagnoses: Mapping[str | Cause, Any] | None = None,
     rtol: float = 1e-5,
     atol: float = 1e-6,
     compare_dtype: bool = True,
-    nonfinite: str = "",
+    nonfinite: str | Cause | None = None,
 ) -> None:
     """Fail, in words, unless got is a tensor of expected's shape whose values are allclose."""
     subject = _subject(name, got)
     if isinstance(got, Tensor) and tuple(got.shape) != tuple(expected.shape):
         cause = diagnose(got, diagnoses)
         if cause:
-            raise fail(f"{subject} has shape {tuple(got.shape)}; expected {tuple(expected.shape)}.{cause}")
+            raise fail(f"{subject} has shape {tuple(got.shape)}; expected {tuple(expected.shape)}.", cause)
     tensor(name, got, like=expected if compare_dtype else None, shape=tuple(expected.shape))
     if got.is_complex() or got.dtype == torch.bool:
         raise fail(f"{subject} is {got.dtype}; expected real numbers ({expected.dtype}).")
@@ -764,8 +757,8 @@ def close(
         at = f"first at {list(index)}: " if index else ""
         raise fail(
             f"{subject} has {int((~finite).sum())} NaN or inf values "
-            f"({at}{got64[index].item()}; expected {want64[index].item():.6g})."
-            + (f"\n  Likely cause: {nonfinite}" if nonfinite else diagnose(got, diagnoses))
+            f"({at}{got64[index].item()}; expected {want64[index].item():.6g}).",
+            as_cause(nonfinite) or diagnose(got, diagnoses),
         )
     error = (got64 - want64).abs()
     allowed = atol + rtol * want64.abs()
@@ -774,16 +767,17 @@ def close(
     worst = tuple(int(i) for i in torch.unravel_index(torch.argmax(error - allowed), error.shape))
     got_value, want_value = got64[worst].item() + 0.0, want64[worst].item() + 0.0  # + 0.0: no "-0"
     if error.numel() == 1:
-        raise fail(f"{subject} is {got_value:.6g}; expected {want_value:.6g}." + diagnose(got, diagnoses))
+        raise fail(f"{subject} is {got_value:.6g}; expected {want_value:.6g}.", diagnose(got, diagnoses))
     wrong = int((error > allowed).sum())
     raise fail(
         f"{subject} has wrong values: {wrong} of {error.numel()} entries are off. "
         f"Largest error {error[worst].item():.4g} at {list(worst)}: got {got_value:.6g}, "
-        f"expected {want_value:.6g}." + diagnose(got, diagnoses)
+        f"expected {want_value:.6g}.",
+        diagnose(got, diagnoses),
     )
 
 
-def unchanged(name: str, before: Tensor, after: Tensor, diagnoses: Mapping[str, Any] | None = None) -> None:
+def unchanged(name: str, before: Tensor, after: Tensor, diagnoses: Mapping[str | Cause, Any] | None = None) -> None:
     """Fail if the call just made wrote into a tensor it was given (naming the write, when a diagnosis matches).
 
     Call it right after the call that must leave its input alone: the message names that call.
@@ -800,14 +794,15 @@ def unchanged(name: str, before: Tensor, after: Tensor, diagnoses: Mapping[str, 
         changed = int((before != after).sum())
         raise fail(
             f"{who} changed its input {name} in place ({changed} of {before.numel()} entries differ after the "
-            f"call). {advice}" + diagnose(after, diagnoses)
+            f"call). {advice}",
+            diagnose(after, diagnoses),
         )
 
 
-def value(name: str, got: Any, expected: Any, explain: str = "") -> None:
-    """Fail unless got == expected, for plain values (keys, counts, types)."""
+def value(name: str, got: Any, expected: Any, explain: str = "", cause: Cause | None = None) -> None:
+    """Fail unless got == expected, for plain values (keys, counts, types); `cause`, a judge.cause, ends the message."""
     if got != expected:
-        raise fail(f"{name}: got {got!r}; expected {expected!r}.{(' ' + explain) if explain else ''}")
+        raise fail(f"{name}: got {got!r}; expected {expected!r}.{(' ' + explain) if explain else ''}", cause)
 
 
 def _listed(names: list[str]) -> str:
@@ -858,11 +853,8 @@ def in_graph(
             f"{'requires' if len(inputs) == 1 else 'require'} grad here and {names[0]} {state}. Every torch "
             "operation on a tensor that requires grad records itself in the graph and returns a tensor that "
             "requires grad; a result that does not, although an input does, was computed where autograd could not "
-            "follow, and torch.autograd (kata 9 runs your layers, loss and net under it) cannot differentiate it.\n"
-            "  Likely cause: the values left torch's operations on the way: a NumPy round trip (.numpy(), np.*, "
-            "torch.from_numpy), .detach() or .data, Python numbers (.item(), .tolist(), float()) made into a tensor "
-            "again (torch.tensor(...), requires_grad=True does not reconnect it), or a block under torch.no_grad(). "
-            "Stay in torch operations on the tensors you are given."
+            "follow, and torch.autograd (kata 9 runs your layers, loss and net under it) cannot differentiate it.",
+            cause("any/left-torch"),
         )
     dout = torch.randn(got.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(got.dtype)
     with torch.enable_grad():
@@ -876,10 +868,8 @@ def in_graph(
             f"finds no path from {names[0]} back to {cut} (the gradient comes out None)"
             + (f", while {_listed(reached)} {'is' if len(reached) == 1 else 'are'} reached" if reached else "")
             + ". A tensor cut out of the graph keeps its values but not the record of where they came from, so "
-            f"torch.autograd (kata 9) would leave {cut} untrained.\n"
-            f"  Likely cause: {cut} went into the formula detached: .detach(), .data, a NumPy round trip or Python "
-            f"numbers (.item(), .tolist()) made values that autograd cannot trace back. Use "
-            f"{cut} {'itself' if len(unreached) == 1 else 'themselves'}."
+            f"torch.autograd (kata 9) would leave {cut} untrained.",
+            cause("any/input-detached", cut=cut, itself="itself" if len(unreached) == 1 else "themselves"),
         )
     if reference is None:
         return
@@ -895,18 +885,12 @@ def in_graph(
             expected_grad = torch.zeros_like(leaf) if want is None else want.to(leaf.dtype)
             close(f"autograd's gradient for {name}", grad, expected_grad, rtol=rtol, atol=atol)
         except KataError as error:
-            cause = (
-                f"an operation inside {names[0]} overflowed to inf even though its result was not used (exp of a "
-                "large number in the branch torch.where discards, say): its gradient is 0 * inf = NaN. Take exp "
-                "only of numbers <= 0, as exp(-|x|) does."
-                if not bool(torch.isfinite(grad).all())
-                else f"part of {names[0]} was computed apart from the graph (values written into it from a detached "
-                "or NumPy computation, .data, or an autograd.Function of your own), so autograd differentiates "
-                "another function than the one whose values you return. Stay in torch operations."
+            said = cause(
+                "any/unused-branch-overflow" if not bool(torch.isfinite(grad).all()) else "any/values-apart-from-graph",
+                result=names[0],
             )
             raise fail(
-                f"{subject} has the right values, but autograd differentiates it wrongly: {error.problem}\n"
-                f"  Likely cause: {cause}"
+                f"{subject} has the right values, but autograd differentiates it wrongly: {error.problem}", said
             ) from None
 
 

@@ -210,7 +210,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     baseline = item.config.stash[_baseline_key]
     judge.restore(baseline)
     torch.manual_seed(0)
-    item.stash[_outcome_key] = {"passed": True, "skipped": False, "blame": None, "not_started": False, "message": ""}
+    item.stash[_outcome_key] = {
+        "passed": True,
+        "skipped": False,
+        "blame": None,
+        "not_started": False,
+        "message": "",
+        "mistakes": [],  # the ids (tests/mistakes.toml) of the likely causes the message names
+    }
     item.config.stash[_channel_key].emit("start", test=item.nodeid, kata=kata.number if kata else None)
 
 
@@ -414,6 +421,7 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
     error = call.excinfo.value
     blame = getattr(error, "blame", None) or kata.number
     text = _message(error) if isinstance(error, judge.KataError) else None
+    mistakes = list(getattr(error, "mistakes", ()))
     told: set = item.config.stash.setdefault(_told_key, set())
     if isinstance(error, judge.NotStarted):
         # Say it in full once per kata; after that one line is enough.
@@ -428,6 +436,7 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
         if broken:
             culprit, reason = broken
             blame = culprit.number
+            mistakes = []  # the message below names no mistake: it sends the learner to the earlier kata
             text = (
                 f"{kata.label} needs {culprit.label}: {reason.rstrip('.')}.\n  Run `nox -s kata-{culprit.number}` "
                 f"first; this test cannot pass until it does."
@@ -440,7 +449,13 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
     item.user_properties.extend(verdict)
     report.user_properties = [*report.user_properties, *verdict]
     message = text if text is not None else str(report.longrepr)
-    outcome.update(passed=False, blame=blame, not_started=isinstance(error, judge.NotStarted), message=message)
+    outcome.update(
+        passed=False,
+        blame=blame,
+        not_started=isinstance(error, judge.NotStarted),
+        message=message,
+        mistakes=mistakes,
+    )
 
 
 def report_end(item: pytest.Item, outcome: dict) -> None:
@@ -451,7 +466,8 @@ def report_end(item: pytest.Item, outcome: dict) -> None:
     item.config.stash[_channel_key].emit("end", test=item.nodeid, ran=ran, **outcome)
     if kata is not None:
         judged = item.config.stash.setdefault(_judged_key, {})
-        judged.setdefault(kata.number, []).append(Outcome(test=item.nodeid, ran=tuple(ran), **outcome))
+        fields = {**outcome, "mistakes": tuple(outcome["mistakes"])}
+        judged.setdefault(kata.number, []).append(Outcome(test=item.nodeid, ran=tuple(ran), **fields))
 
 
 def judged_here(config: pytest.Config) -> dict[int, list[Outcome]]:

@@ -34,24 +34,18 @@ def check(out, labels, inp=None):
     right = (out.argmax(dim=-1) == labels).sum()
     expected = (right / n).to(torch.get_default_dtype())
     diagnoses = {
-        "this is the count of right guesses; divide by the number of rows for a fraction.": right.float(),
-        "this is the error rate (1 - accuracy): compare guess == label, not !=.": 1 - expected,
-        "the argmax is over the wrong dimension: the class scores are in the last one (dim=-1).": lambda: (
-            (out.argmax(dim=0)[: labels.shape[0]] == labels).float().mean()
-        ),
-        "the guesses are the highest scores themselves, not where they are: a row's guess is the index "
-        "(the class) of its highest score.": lambda: (out.max(dim=-1).values == labels).float().mean(),
+        "accuracy/count": right.float(),
+        "accuracy/error-rate": 1 - expected,
+        "accuracy/argmax-dim": lambda: (out.argmax(dim=0)[: labels.shape[0]] == labels).float().mean(),
+        "accuracy/max-values": lambda: (out.max(dim=-1).values == labels).float().mean(),
     }
-    explain = {
-        r"must match the size of tensor": "the guesses do not have one entry per row: take the argmax over "
-        "the class dimension (the last one), not over the batch."
-    }
+    explain = {r"must match the size of tensor": "accuracy/guesses-not-per-row"}
     model = FixedModel(out)
     got = judge.call(mod.calculate_accuracy, model, inp, labels, explain=explain)
     if isinstance(got, (float, int)):
         raise judge.fail(
-            f"calculate_accuracy returned the Python number {got!r}; expected a 0-dim tensor.\n  Likely cause: "
-            "`.item()` (or float()) turned the tensor into a plain number: return the tensor itself."
+            f"calculate_accuracy returned the Python number {got!r}; expected a 0-dim tensor.",
+            judge.cause("accuracy/item"),
         )
     judge.tensor("the accuracy", got)
     if got.shape != ():

@@ -8,15 +8,8 @@ from tests import judge
 
 mod = judge.load("affine")
 dims = st.integers(min_value=1, max_value=6)
-FORWARD_CRASH = {
-    r"shapes cannot be multiplied": "x (N, c_in) and W (c_out, c_in) do not fit in a matrix product as they are: "
-    "which of the two must be transposed so that c_in meets c_in?"
-}
-BACKWARD_CRASH = {
-    r"shapes cannot be multiplied": "a product in affine_backward has factors whose shapes do not fit: write the "
-    "shape under each factor. dx must come out (N, c_in) and dW (c_out, c_in); the dimension summed away "
-    "(c_out for dx, N for dW) must be the inner one of the product."
-}
+FORWARD_CRASH = {r"shapes cannot be multiplied": "affine/forward-shapes-do-not-fit"}
+BACKWARD_CRASH = {r"shapes cannot be multiplied": "affine/backward-shapes-do-not-fit"}
 
 
 def reference_forward(x, W, b):
@@ -26,10 +19,9 @@ def reference_forward(x, W, b):
 
 def forward_diagnoses(x, W, b):
     return {
-        "the bias is missing: add b to every row.": lambda: x @ W.T,
-        "the bias is subtracted instead of added.": lambda: x @ W.T - b,
-        "x is multiplied by W where W^T belongs: out[n, j] sums x[n, i] W[j, i] over i, "
-        "so W's rows (not its columns) meet x's rows.": lambda: x @ W + b,
+        "affine/no-bias": lambda: x @ W.T,
+        "affine/bias-subtracted": lambda: x @ W.T - b,
+        "affine/W-untransposed": lambda: x @ W + b,
     }
 
 
@@ -37,25 +29,22 @@ def backward_diagnoses(x, W, dout, dx, dW, db):
     n = x.shape[0]
     return {
         "dx": {
-            "dx is N times too small: the batch mean belongs in the loss, not in the layer.": dx / n,
-            "dx used the transposed W: dx = dout W has shape (N, c_in).": lambda: dout @ W.T,
-            "dx has the wrong sign: the chain rule through this layer only multiplies; no minus sign appears.": -dx,
+            "affine/dx-mean": dx / n,
+            "affine/dx-W-transposed": lambda: dout @ W.T,
+            "affine/dx-sign": -dx,
         },
         "dW": {
-            "your dW is the transpose of the right one: dW[j, i] = sum_n dout[n, j] x[n, i] "
-            "has W's shape (c_out, c_in).": dW.T,
-            "dW is divided by the batch size N: a weight used by every row adds up its gradients.": dW / n,
-            "dW is twice too large: the affine layer has no factor 2 (the loss's square has one).": 2 * dW,
-            "dW has the wrong sign: the chain rule through this layer only multiplies; no minus sign appears.": -dW,
-            "dW comes from the first row of the batch only: sum over all N rows.": lambda: torch.outer(dout[0], x[0]),
+            "affine/dW-transposed": dW.T,
+            "affine/dW-mean": dW / n,
+            "affine/dW-twice": 2 * dW,
+            "affine/dW-sign": -dW,
+            "affine/dW-first-row": lambda: torch.outer(dout[0], x[0]),
         },
         "db": {
-            "db is averaged over the batch (mean); it should be summed: every row used the same b.": db / n,
-            "db is taken from the first row of the batch only; sum over all N rows.": dout[0],
-            "db is summed over the wrong dimension: sum over the batch, so that db has the shape of b, (c_out,).": (
-                lambda: dout.sum(1)
-            ),
-            "db has the wrong sign: the chain rule through this layer only multiplies; no minus sign appears.": -db,
+            "affine/db-mean": db / n,
+            "affine/db-first-row": dout[0],
+            "affine/db-wrong-dim": lambda: dout.sum(1),
+            "affine/db-sign": -db,
         },
     }
 
@@ -130,8 +119,8 @@ def test_backward_can_skip_dx():
     dx, dW, db = judge.unpack(judge.call(mod.affine_backward, dout, cache, False), ("dx", "dW", "db"))
     if dx is not None:
         raise judge.fail(
-            f"{judge.describe_call(mod.affine_backward, (dout, cache, False))} returned a dx; expected None.\n"
-            "  Likely cause: need_dx is ignored. With need_dx=False, skip the product for dx and return None."
+            f"{judge.describe_call(mod.affine_backward, (dout, cache, False))} returned a dx; expected None.",
+            judge.cause("affine/ignores-need-dx"),
         )
     want_dx, want_dW, want_db = dout @ W, dout.T @ x, dout.sum(0)
     diagnoses = backward_diagnoses(x, W, dout, want_dx, want_dW, want_db)

@@ -8,10 +8,7 @@ from tests import judge
 mod = judge.load("autograd_bridge")
 KEYS = ("W1", "b1", "W2", "b2")
 WANT_MAP = {"W1": "linear_1.weight", "b1": "linear_1.bias", "W2": "linear_2.weight", "b2": "linear_2.bias"}
-LOAD_CRASH = {
-    r"size mismatch": "a tensor went into a layer of another shape: check that KEY_MAP sends each key to its own "
-    "layer, and that the sizes come from the shapes of W1 (hidden_dim, inp_dim) and W2 (out_dim, hidden_dim)."
-}
+LOAD_CRASH = {r"size mismatch": "autograd_bridge/layer-size-mismatch"}
 
 
 def reference(x, W1, b1, W2, b2):
@@ -69,7 +66,7 @@ def test_the_module_has_the_four_layers_in_order():
         got,
         reference(x, *params.values()),
         diagnoses={
-            "the sigmoid is missing at the end of forward.": lambda: (
+            "autograd_bridge/no-sigmoid": lambda: (
                 torch.relu(x @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]
             ),
         },
@@ -81,18 +78,14 @@ def test_key_map_names_the_state_dict_entries():
     if not got:
         raise judge.NotStarted(f"{judge.current().label}: KEY_MAP is still empty; fill it in katas/autograd_bridge.py.")
     misplaced = [key for key, name in WANT_MAP.items() if got.get(key) != name and got.get(key) in WANT_MAP.values()]
-    cause = (
-        f"\n  Likely cause: KEY_MAP['{misplaced[0]}'] names {got[misplaced[0]]!r}, where another parameter lives: "
-        "W1 and b1 belong to the first layer (linear_1), W2 and b2 to the second; weights go to .weight and "
-        "biases to .bias."
-        if misplaced
-        else ""
-    )
     judge.value(
         "KEY_MAP",
         got,
         WANT_MAP,
-        "Each TwoLayerNet key maps to the TwoLayerPytorch state_dict key holding the same numbers." + cause,
+        "Each TwoLayerNet key maps to the TwoLayerPytorch state_dict key holding the same numbers.",
+        judge.cause("autograd_bridge/key-map-misplaced", key=misplaced[0], name=repr(got[misplaced[0]]))
+        if misplaced
+        else None,
     )
 
 
@@ -107,14 +100,13 @@ def test_to_pytorch_copies_a_trained_net():
         kinds = {(t.dtype, t.device) for t in state.values()}
         if kinds != {(dtype, params["W1"].device)}:
             raise judge.fail(
-                f"to_pytorch(net) for a {dtype} net holds parameters of {sorted(str(d) for d, _ in kinds)}.\n  Likely "
-                "cause: nn.Linear makes float32 parameters on the CPU: move the module to the net's dtype and "
-                "device, module.to(dtype=W1.dtype, device=W1.device), before loading the values."
+                f"to_pytorch(net) for a {dtype} net holds parameters of {sorted(str(d) for d, _ in kinds)}.",
+                judge.cause("autograd_bridge/float32-module"),
             )
         if not any(same_values(state.get(name), params[key]) for key, name in WANT_MAP.items()):
             raise judge.fail(
-                "to_pytorch(net) returned a module that holds none of the net's parameters.\n  Likely cause: "
-                "the module keeps the random values nn.Linear starts with: load the net's tensors into it."
+                "to_pytorch(net) returned a module that holds none of the net's parameters.",
+                judge.cause("autograd_bridge/values-not-loaded"),
             )
         for key, name in WANT_MAP.items():
             judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key])
@@ -129,9 +121,8 @@ def test_to_pytorch_copies_a_trained_net():
         if shared:
             raise judge.fail(
                 f"to_pytorch(net) returned a module that shares memory with the net: changing the module's "
-                f"parameters (as an optimizer step does) changed net.params['{shared[0]}'] too.\n  Likely cause: "
-                "nn.Parameter(net.params[key]) (or assigning .data) wraps the net's own tensor: copy the values "
-                "into the module instead (load_state_dict copies them)."
+                f"parameters (as an optimizer step does) changed net.params['{shared[0]}'] too.",
+                judge.cause("autograd_bridge/shares-memory"),
             )
 
 
@@ -161,17 +152,15 @@ def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
         judge.close(f"autograd_grads(...)['{key}']", got[key], expected)
     for key, (original, copy) in originals.items():
         causes = {
-            "net.params still holds the copies you made: put the original dict back when you are done, "
-            "even when something fails (finally).": net.params[key] is not original,
-            "autograd_grads wrote into the net's tensors: leave their values alone.": not torch.equal(original, copy),
-            "autograd_grads switched on requires_grad on the net's own tensors: make detached copies that "
-            "require grad and differentiate with respect to those.": original.requires_grad,
+            "autograd_bridge/params-not-restored": net.params[key] is not original,
+            "autograd_bridge/wrote-into-net": not torch.equal(original, copy),
+            "autograd_bridge/requires-grad-on-net": original.requires_grad,
         }
-        cause = next((text for text, found in causes.items() if found), None)
+        cause = next((mistake for mistake, found in causes.items() if found), None)
         if cause:
             raise judge.fail(
-                f"autograd_grads changed net.params['{key}']; work on detached copies and restore the net."
-                f"\n  Likely cause: {cause}"
+                f"autograd_grads changed net.params['{key}']; work on detached copies and restore the net.",
+                judge.cause(cause),
             )
     for key, grad in grads_before.items():
         if not torch.equal(net.grads[key], grad):
@@ -224,10 +213,7 @@ def test_sgd_step_matches_the_hand_written_update():
         "the loss",
         got_loss,
         loss.detach(),
-        {
-            "this is the loss after the step, computed again on the moved parameters: return the loss "
-            "computed before optimizer.step() (the one loss.backward() differentiated).": loss_after
-        },
+        {"autograd_bridge/loss-after-step": loss_after},
         compare_dtype=False,
     )
     state = module.state_dict()
@@ -237,10 +223,9 @@ def test_sgd_step_matches_the_hand_written_update():
             state[WANT_MAP[key]],
             params[key] - lr * grad,
             diagnoses={
-                "the parameters did not move: call optimizer.step() after loss.backward().": params[key],
-                "the step used the wrong learning rate.": lambda g=grad, k=key: params[k] - g,
-                "the step added this batch's gradient to gradients left over from before: zero the "
-                "gradients before loss.backward().": params[key] - lr * (grad + stale[key]),
+                "autograd_bridge/no-step": params[key],
+                "autograd_bridge/wrong-learning-rate": lambda g=grad, k=key: params[k] - g,
+                "autograd_bridge/grads-not-zeroed": params[key] - lr * (grad + stale[key]),
             },
             rtol=1e-5,
             atol=1e-6,

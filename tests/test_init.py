@@ -24,38 +24,31 @@ def check_shapes(params, inp, hidden, out):
     for key, shape in want.items():
         got = judge.tensor(key, params[key])
         if tuple(got.shape) != shape:
-            flipped = (
-                f"\n  Likely cause: {key} is shaped (in, out); weights are (out, in), one row per output unit, "
-                "like nn.Linear.weight."
-                if (tuple(got.shape) == shape[::-1])
-                else ""
-            )
+            flipped = judge.cause("init/transposed", key=key) if tuple(got.shape) == shape[::-1] else None
             raise judge.fail(
-                f"init_params({inp}, {hidden}, {out}) gave {key} of shape "
-                f"{tuple(got.shape)}; expected {shape}.{flipped}"
+                f"init_params({inp}, {hidden}, {out}) gave {key} of shape {tuple(got.shape)}; expected {shape}.",
+                flipped,
             )
         if got.dtype != torch.get_default_dtype():
             raise judge.fail(f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}.")
 
 
 def check_std(key, W, fan, name, also=None):
-    """W's standard deviation must be sqrt(2 / fan), written sqrt(2 / name); `also`: {cause: wrong std}."""
+    """W's standard deviation must be sqrt(2 / fan), written sqrt(2 / name); `also`: {mistake's id: wrong std}."""
     want, got = math.sqrt(2 / fan), W.std().item()
     if abs(got / want - 1) < 0.04:
         return
-    uniform = "the weights come from torch.rand, uniform in [0, 1): use torch.randn for a normal distribution."
     causes = [
-        (f"the variance 2 / {name} was used as the standard deviation; take its square root.", 2 / fan),
-        (f"std is sqrt(1 / {name}): the factor 2 is missing.", math.sqrt(1 / fan)),
-        ("the weights are N(0, 1): multiply torch.randn(...) by the standard deviation.", 1.0),
-        (uniform, math.sqrt(1 / 12)),
-        (uniform, want * math.sqrt(1 / 12)),
-        *(also or {}).items(),
+        (judge.cause("init/variance-as-std", name=name), 2 / fan),
+        (judge.cause("init/no-factor-2", name=name), math.sqrt(1 / fan)),
+        (judge.cause("init/unscaled"), 1.0),
+        (judge.cause("init/uniform-std"), math.sqrt(1 / 12)),
+        (judge.cause("init/uniform-std"), want * math.sqrt(1 / 12)),
+        *((judge.cause(mistake), s) for mistake, s in (also or {}).items()),
     ]
-    cause = next((text for text, s in causes if abs(got / s - 1) < 0.04), "")
     raise judge.fail(
-        f"{key} has standard deviation {got:.4f}; expected {want:.4f} = sqrt(2 / {name}), {name} = {fan}."
-        + (f"\n  Likely cause: {cause}" if cause else "")
+        f"{key} has standard deviation {got:.4f}; expected {want:.4f} = sqrt(2 / {name}), {name} = {fan}.",
+        next((cause for cause, s in causes if abs(got / s - 1) < 0.04), None),
     )
 
 
@@ -65,19 +58,20 @@ def check_zero_biases(params):
         if b.any():
             how = "drawn at random" if b.unique().numel() > 1 else f"filled with {b[0].item():g}"
             raise judge.fail(
-                f"{key} is not all zeros (it holds {b.tolist()}).\n  Likely cause: {key} is {how}; biases "
-                "start at 0 (only the weights need randomness to tell the units apart)."
+                f"{key} is not all zeros (it holds {b.tolist()}).", judge.cause("init/bias-not-zero", key=key, how=how)
             )
 
 
 def scales(inp, hidden, out):
     """check_std's arguments for W1 and W2, with the scale mistakes specific to each."""
-    fan_out = "W1 is scaled by its fan-out, hidden_dim: He uses the fan-in, inp_dim."
-    he = "W2 uses the He scale sqrt(2 / hidden_dim); Xavier needs sqrt(2 / (hidden_dim + out_dim))."
-    xavier = "W1 uses the Xavier scale sqrt(2 / (inp_dim + hidden_dim)); He needs sqrt(2 / inp_dim)."
     return [
-        ("W1", inp, "inp_dim", {fan_out: math.sqrt(2 / hidden), xavier: math.sqrt(2 / (inp + hidden))}),
-        ("W2", hidden + out, "(hidden_dim + out_dim)", {he: math.sqrt(2 / hidden)}),
+        (
+            "W1",
+            inp,
+            "inp_dim",
+            {"init/fan-out": math.sqrt(2 / hidden), "init/xavier-for-he": math.sqrt(2 / (inp + hidden))},
+        ),
+        ("W2", hidden + out, "(hidden_dim + out_dim)", {"init/he-for-xavier": math.sqrt(2 / hidden)}),
     ]
 
 
@@ -106,10 +100,9 @@ def test_weights_are_normal_with_mean_zero():
         W = params[key]
         mean, std = W.mean().item(), W.std().item()
         if abs(mean) > 0.05 * std:
-            uniform = "\n  Likely cause: every weight is >= 0: torch.rand draws from [0, 1); use torch.randn."
             raise judge.fail(
-                f"{key} has mean {mean:.4f}; weights are centred on 0 (mean 0, sign random)."
-                + (uniform if bool((W >= 0).all()) else "")
+                f"{key} has mean {mean:.4f}; weights are centred on 0 (mean 0, sign random).",
+                judge.cause("init/uniform-mean") if bool((W >= 0).all()) else None,
             )
         inside = ((W - mean).abs() < std).double().mean().item()  # 68.3 % for a normal, 57.7 % uniform
         if abs(inside - 0.683) > 0.02:

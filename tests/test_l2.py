@@ -18,28 +18,23 @@ def reference(y, labels):
 def diagnoses(y, labels, loss, dy):
     n, c = y.shape
     as_numbers = labels[:, None].to(y.dtype)  # each label broadcast along its row, as a number
-    no_onehot = "the labels are subtracted as numbers (y - labels): turn them into one-hot rows first, then subtract."
-    no_target = "the target is all zeros: build the one-hot rows from the labels and subtract them from y."
     return {
         "loss": {
-            no_onehot: lambda: ((y - as_numbers) ** 2).sum() / n,
-            no_target: lambda: (y**2).sum() / n,
-            "the loss is divided by N * C (a mean over every entry); divide by the batch size N only.": (loss / c),
-            "the loss is not divided by the batch size N.": loss * n,
-            "the loss is the square root of the right one (a norm, not a squared error).": lambda: loss.sqrt(),
+            "l2/labels-as-numbers": lambda: ((y - as_numbers) ** 2).sum() / n,
+            "l2/zero-target": lambda: (y**2).sum() / n,
+            "l2/loss-mean-of-all": loss / c,
+            "l2/loss-not-averaged": loss * n,
+            "l2/loss-sqrt": lambda: loss.sqrt(),
         },
         "dy": {
-            no_onehot: lambda: 2 / n * (y - as_numbers),
-            no_target: lambda: 2 / n * y,
-            "dy is divided by N * C; the loss divides by N only.": dy / c,
-            "dy is missing the factor 2 from the derivative of the square.": dy / 2,
-            "dy has the wrong sign: it is (2 / N) (y - onehot), not (onehot - y).": -dy,
-            "dy is not divided by the batch size N.": dy * n,
+            "l2/labels-as-numbers": lambda: 2 / n * (y - as_numbers),
+            "l2/zero-target": lambda: 2 / n * y,
+            "l2/dy-mean-of-all": dy / c,
+            "l2/dy-no-factor-2": dy / 2,
+            "l2/dy-sign": -dy,
+            "l2/dy-not-averaged": dy * n,
         },
-        "y": {
-            "l2_loss subtracted the one-hot rows from y in place (`diff = y` makes no copy, and `-=` then "
-            "writes into the caller's y): build the difference as a new tensor.": lambda: y - onehot(y, labels),
-        },
+        "y": {"l2/y-in-place": lambda: y - onehot(y, labels)},
     }
 
 
@@ -53,16 +48,11 @@ def check(y, labels, rtol=1e-5, atol=1e-7):
     (expected_dy,) = judge.autograd(lambda t: reference(t, labels), (y,), torch.ones((), dtype=torch.float64))
     expected_dy = expected_dy.to(y.dtype)
     what = diagnoses(saved_y, labels, expected_loss, expected_dy)
-    explain = {
-        r"size of tensor|shape|must match": "the one-hot rows are not as wide as y: use num_classes=y.shape[1], "
-        "not the largest label + 1 (a batch can miss the last class)."
-    }
+    explain = {r"size of tensor|shape|must match": "l2/one-hot-too-narrow"}
     loss, dy = judge.unpack(judge.call(mod.l2_loss, y, labels, explain=explain), ("loss", "dy"))
     if isinstance(loss, float):
         raise judge.fail(
-            f"l2_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.\n  Likely cause: "
-            "`.item()` (or float()) turned the loss into a plain number: return the tensor itself; whoever "
-            "records the loss calls .item() there."
+            f"l2_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.", judge.cause("l2/item")
         )
     if isinstance(loss, torch.Tensor) and loss.shape != ():
         raise judge.fail(

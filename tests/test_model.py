@@ -27,11 +27,9 @@ def build(inp, hidden, out, params=None):
 def forward_diagnoses(x, p):
     affine1 = x @ p["W1"].T + p["b1"]
     return {
-        "the ReLU is missing between the two affine layers.": lambda: torch.sigmoid(affine1 @ p["W2"].T + p["b2"]),
-        "the sigmoid at the end is missing.": lambda: affine1.clamp(min=0) @ p["W2"].T + p["b2"],
-        "the ReLU is applied after the second affine layer instead of the first.": lambda: torch.sigmoid(
-            (affine1 @ p["W2"].T + p["b2"]).clamp(min=0)
-        ),
+        "model/no-relu": lambda: torch.sigmoid(affine1 @ p["W2"].T + p["b2"]),
+        "model/no-sigmoid": lambda: affine1.clamp(min=0) @ p["W2"].T + p["b2"],
+        "model/relu-after-second": lambda: torch.sigmoid((affine1 @ p["W2"].T + p["b2"]).clamp(min=0)),
     }
 
 
@@ -52,13 +50,11 @@ def backward_diagnoses(x, params, dout, want):
     swapped = {"W1": "W2", "W2": "W1", "b1": "b2", "b2": "b1"}
     return {
         key: {
-            f"grads['{key}'] holds the gradient of {swapped[key]}: the keys are swapped.": want[swapped[key]],
-            f"grads['{key}'] is the transpose of the right gradient.": lambda k=key: want[k].T,
-            "backward skips the sigmoid: its gradient must go through sigmoid_backward first, "
-            "before the second affine layer.": no_sigmoid[key],
-            "backward skips the ReLU: the gradient reaching the first affine layer must go through "
-            "relu_backward first.": no_relu[key],
-            f"grads['{key}'] is still zero: backward never stored it.": torch.zeros_like(want[key]),
+            judge.cause("model/grads-swapped", key=key, other=swapped[key]): want[swapped[key]],
+            judge.cause("model/grad-transposed", key=key): lambda k=key: want[k].T,
+            "model/skips-sigmoid": no_sigmoid[key],
+            "model/skips-relu": no_relu[key],
+            judge.cause("model/grad-zero", key=key): torch.zeros_like(want[key]),
         }
         for key in KEYS
     }
@@ -84,10 +80,7 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
         judge.close(f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol)
     for key, (original, copy) in kept.items():
         if net.params[key] is not original or not torch.equal(original, copy):
-            raise judge.fail(
-                f"backward changed params['{key}'].\n  Likely cause: backward also updates the parameters; it "
-                "should only fill net.grads: the update is train_model's job (kata 8)."
-            )
+            raise judge.fail(f"backward changed params['{key}'].", judge.cause("model/backward-updates"))
     judge.unchanged("x", saved_x, x)
     judge.unchanged("dout", saved_dout, dout)
     # Again with x and the parameters requiring grad, as kata 9 runs the net: out must stay in autograd's graph.
@@ -116,10 +109,9 @@ def test_init_follows_the_tutorial():
         judge.tensor(f"grads['{key}']", grads[key], shape=tuple(net.params[key].shape))
         if grads[key].any():
             same = grads[key] is net.params[key] or torch.equal(grads[key], net.params[key])
-            cause = "start each gradient as zeros of its parameter's shape."
             raise judge.fail(
-                f"a new TwoLayerNet's grads['{key}'] should be all zeros; it is not."
-                + (f"\n  Likely cause: grads['{key}'] is params['{key}'] itself (or a copy): {cause}" if same else "")
+                f"a new TwoLayerNet's grads['{key}'] should be all zeros; it is not.",
+                judge.cause("model/grads-are-params", key=key) if same else None,
             )
 
 
@@ -133,14 +125,14 @@ def backward(net, dout, cache):
             if not bool(grad.any()):
                 raise judge.fail(
                     f"backward left grads['{key}'] as the net started it (all zeros): it did not store a gradient "
-                    f"for it.\n  Likely cause: d{key} is computed but never put into self.grads: "
-                    f"self.grads['{key}'] = d{key}."
+                    "for it.",
+                    judge.cause("model/grad-not-stored", key=key),
                 )
             raise judge.fail(
                 f"backward added grads['{key}'] into the tensor the net started with (`+=`, in place) instead of "
                 f"storing a new gradient: it still is that old tensor ({grad.dtype}; this test made params['{key}'] "
-                f"{net.params[key].dtype}), and an in-place add keeps whatever it held before.\n  Likely cause: "
-                f"`self.grads['{key}'] += d{key}`: store the new gradient instead (self.grads['{key}'] = d{key})."
+                f"{net.params[key].dtype}), and an in-place add keeps whatever it held before.",
+                judge.cause("model/grad-added-in-place", key=key),
             )
 
 
@@ -212,11 +204,7 @@ def test_a_second_backward_replaces_the_gradients():
             f"grads['{key}'] after backward on batch 1, then on batch 2",
             net.grads[key],
             two,
-            diagnoses={
-                "backward adds to the previous gradients: store the new ones (self.grads[key] = ...), "
-                "do not add them to what an earlier batch left there.": one + two,
-                "the second backward did not change grads: store each new gradient under its key.": one,
-            },
+            diagnoses={"model/grads-accumulate": one + two, "model/grads-unchanged": one},
         )
 
 

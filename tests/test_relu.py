@@ -12,29 +12,20 @@ mod = judge.load("relu")
 def diagnoses(x, dout):
     return {
         "forward": {
-            "the output is x itself: negative entries must become 0.": x,
-            "negative entries are kept and positive ones zeroed: the comparison is the wrong way round.": (x * (x < 0)),
-            "out is the mask (0 or 1), not the values: multiply x by it.": lambda: (x > 0).to(x.dtype),
+            "relu/identity": x,
+            "relu/comparison-reversed": x * (x < 0),
+            "relu/mask-as-output": lambda: (x > 0).to(x.dtype),
         },
         "backward": {
-            "the mask is taken from dout instead of the forward input x: "
-            "the gradient flows where x > 0, whatever the sign of dout.": dout * (dout > 0),
-            "the gradient at exactly x == 0 passes through (`>=`): at 0 the slope is taken to be 0.": (dout * (x >= 0)),
-            "dx is the mask itself: multiply dout by it.": lambda: (x > 0).to(dout.dtype),
-            "dx is dout unchanged: zero it where x <= 0.": dout,
-            "the mask is inverted: the gradient must flow where x > 0, not where x <= 0.": dout * (x <= 0),
-            "dx is dout times the forward output: the slope of ReLU is 1 where x > 0 and 0 elsewhere, "
-            "so dout is multiplied by that 0/1 mask, not by the values.": lambda: dout * x.clamp(min=0),
+            "relu/mask-from-dout": dout * (dout > 0),
+            "relu/gradient-at-zero": dout * (x >= 0),
+            "relu/dx-is-mask": lambda: (x > 0).to(dout.dtype),
+            "relu/dx-is-dout": dout,
+            "relu/mask-inverted": dout * (x <= 0),
+            "relu/dout-times-output": lambda: dout * x.clamp(min=0),
         },
-        "x": {
-            "relu_forward wrote its zeros into x itself (`x[x < 0] = 0` or similar) and returned it: "
-            "leave x alone and build out as a new tensor.": lambda: x.clamp(min=0),
-        },
-        "dout": {
-            "relu_backward zeroed dout in place where x <= 0 and returned it: build dx as a new tensor.": lambda: (
-                dout * (x > 0)
-            ),
-        },
+        "x": {"relu/forward-in-place": lambda: x.clamp(min=0)},
+        "dout": {"relu/backward-in-place": lambda: dout * (x > 0)},
     }
 
 

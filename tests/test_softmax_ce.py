@@ -13,12 +13,6 @@ from tests import judge
 
 mod = judge.load("softmax_ce")
 
-KEEPDIM = (
-    "a value of one per row (its max or its sum) lost its dimension: keepdim=True keeps it (N, 1), "
-    "so that it lines up with each row of (N, C)."
-)
-
-
 # ---------------------------------------------------------------------------------------------
 # What each classic mistake computes, in the dtype of the inputs (as the learner's code would).
 
@@ -49,36 +43,20 @@ def columns_sum_to_one(p):
     return p if torch.allclose(columns, ones(columns), atol=1e-4) and not torch.allclose(rows, ones(rows)) else None
 
 
-COLUMNS = (
-    "p is normalised down the columns (dim 0): each column sums to 1, not each row. A row is one example and its "
-    "C scores become its probabilities: take the sum (and the max) over dim=1."
-)
-
-
 def softmax_mistakes(s, got):
     e = torch.exp(s - rowmax(s))
     return {
-        COLUMNS: lambda: columns_sum_to_one(got),
-        "the exps are not divided by their row's sum (over dim=1, keepdim=True).": e,
-        "the exps are divided by the sum over the whole batch, not by their own row's sum (dim=1, keepdim=True).": (
-            lambda: e / e.sum()
-        ),
-        "the row sums were divided across the columns (the sum over dim=1 without keepdim=True has shape (N,), "
-        "which lines up with the columns): keep it (N, 1).": lambda: e / e.sum(dim=1)[None, :],
-        "this is log softmax, the log of the probabilities: softmax returns p itself.": lambda: stable_log_softmax(s),
+        "softmax_ce/columns": lambda: columns_sum_to_one(got),
+        "softmax_ce/not-normalised": e,
+        "softmax_ce/batch-sum": lambda: e / e.sum(),
+        "softmax_ce/row-sums-across-columns": lambda: e / e.sum(dim=1)[None, :],
+        "softmax_ce/log-softmax": lambda: stable_log_softmax(s),
         # Non-finite results: each mistake gives its NaNs and infs in its own places.
-        "the row's minimum is subtracted, not its maximum: the exps then reach exp(max - min), which overflows "
-        "for a wide row. Subtract the max, so that the largest exponent is 0.": lambda: (
+        "softmax_ce/min-subtracted": lambda: (
             torch.exp(s - s.amin(dim=1, keepdim=True)) / torch.exp(s - s.amin(dim=1, keepdim=True)).sum(1, True)
         ),
-        "exp overflowed: exp(1e4) is inf, and inf / inf is NaN. Subtract each row's own maximum first "
-        "(keepdim=True): softmax is unchanged by it, and the largest exponent is then 0.": lambda: (
-            torch.exp(s) / torch.exp(s).sum(dim=1, keepdim=True)
-        ),
-        "the maximum subtracted is the whole batch's, not each row's: a row far below the batch's largest score "
-        "has exps that are all 0, and 0 / 0 is NaN. Subtract each row's own max (dim=1, keepdim=True).": lambda: (
-            torch.exp(s - s.max()) / torch.exp(s - s.max()).sum(dim=1, keepdim=True)
-        ),
+        "softmax_ce/softmax-exp-overflow": lambda: torch.exp(s) / torch.exp(s).sum(dim=1, keepdim=True),
+        "softmax_ce/batch-max": lambda: torch.exp(s - s.max()) / torch.exp(s - s.max()).sum(dim=1, keepdim=True),
     }
 
 
@@ -86,38 +64,23 @@ def loss_mistakes(s, labels, loss):
     n, c = s.shape
     log_p = stable_log_softmax(s)
     target = onehot(s, labels)
-    log_of_p = "log(softmax(...)) underflows: a probability below the smallest float is 0, and log 0 = -inf"
-    log_sum_exp = "take the log before dividing: log p = (s - m) - log sum exp(s - m), which is always finite."
     return {
-        "the loss is not divided by the batch size N: it is a mean over the batch, sum / N.": loss * n,
-        "the loss is divided by N * C (a mean over every entry of an (N, C) table): divide the sum of the N "
-        "picked -log p by N only.": loss / c,
-        "the sign is flipped: the loss is minus the mean of log p[label], and it is never negative.": -loss,
-        "log_p[:, labels] is an (N, N) table (every row at every label): pair row n with labels[n], "
-        "log_p[torch.arange(N), labels].": lambda: -log_p[:, labels].sum() / n,
-        "log_p[:, labels] is an (N, N) table (every row at every label), and its mean is not the loss: pair "
-        "row n with labels[n], log_p[torch.arange(N), labels].": lambda: -log_p[:, labels].mean(),
-        "the loss adds up -log p of every class, not only of each row's label: pick log p[n, labels[n]].": (
-            lambda: -log_p.sum() / n
-        ),
-        "the loss is the mean of -log p over all N * C entries, not only at each row's label: pick "
-        "log p[n, labels[n]] and divide their sum by N.": lambda: -log_p.mean(),
-        "the loss uses the scores at the labels, not their log probabilities: log p = s - m - log sum exp(s - m).": (
-            lambda: -picked(s, labels).sum() / n
-        ),
-        "the loss is the mean of -p[label], the probabilities themselves: take their log (in the log-sum-exp "
-        "form).": lambda: -picked(torch.exp(log_p), labels).sum() / n,
-        "the log-sum-exp runs down the columns (dim 0): each row is one example, normalised over its C scores, "
-        "dim=1.": lambda: -picked(torch.log_softmax(s, dim=0), labels).sum() / n,
+        "softmax_ce/loss-not-averaged": loss * n,
+        "softmax_ce/loss-mean-of-all": loss / c,
+        "softmax_ce/loss-sign": -loss,
+        "softmax_ce/labels-table-sum": lambda: -log_p[:, labels].sum() / n,
+        "softmax_ce/labels-table-mean": lambda: -log_p[:, labels].mean(),
+        "softmax_ce/all-classes-sum": lambda: -log_p.sum() / n,
+        "softmax_ce/all-classes-mean": lambda: -log_p.mean(),
+        "softmax_ce/scores-not-log-p": lambda: -picked(s, labels).sum() / n,
+        "softmax_ce/p-not-log-p": lambda: -picked(torch.exp(log_p), labels).sum() / n,
+        "softmax_ce/loss-columns": lambda: -picked(torch.log_softmax(s, dim=0), labels).sum() / n,
         # Non-finite losses: each mistake gives inf or NaN on its own inputs.
-        "exp overflowed: exp(1e4) is inf, and the log of a sum that is inf leaves -inf or NaN. Subtract each "
-        "row's own maximum before exp (the log-sum-exp form).": lambda: (
+        "softmax_ce/loss-exp-overflow": lambda: (
             -picked(s - torch.log(torch.exp(s).sum(dim=1, keepdim=True)), labels).sum() / n
         ),
-        f"{log_of_p}: {log_sum_exp}": lambda: -picked(torch.log(torch.softmax(s, dim=1)), labels).sum() / n,
-        f"{log_of_p}, and onehot * log p is then 0 * -inf = NaN where onehot is 0: {log_sum_exp}": lambda: (
-            -(target * torch.log(torch.softmax(s, dim=1))).sum() / n
-        ),
+        "softmax_ce/log-of-softmax": lambda: -picked(torch.log(torch.softmax(s, dim=1)), labels).sum() / n,
+        "softmax_ce/onehot-times-log-of-softmax": lambda: -(target * torch.log(torch.softmax(s, dim=1))).sum() / n,
     }
 
 
@@ -127,34 +90,25 @@ def grad_mistakes(s, labels, dscores):
     target = onehot(s, labels)
     as_numbers = labels[:, None].to(s.dtype)  # each label broadcast along its row, as a number
     return {
-        "dscores is not divided by the batch size N: the loss is a mean, so each row's gradient is "
-        "(p - onehot) / N.": dscores * n,
-        "dscores has the wrong sign: it is (p - onehot) / N, not (onehot - p) / N.": -dscores,
-        "dscores is missing the one-hot rows: subtract 1 at each row's label, (p - onehot) / N.": lambda: p / n,
-        "dscores is p - onehot / N: only the one-hot rows are divided by N; it is (p - onehot) / N.": lambda: (
-            p - target / n
-        ),
-        "the labels are subtracted as numbers (p - labels): turn them into one-hot rows first.": lambda: (
-            (p - as_numbers) / n
-        ),
-        "dscores is built from log p, not p: the gradient is (p - onehot) / N, with p = exp(log p).": lambda: (
-            (stable_log_softmax(s) - target) / n
-        ),
-        "dscores is divided by N * C; the loss divides by N only.": lambda: dscores / s.shape[1],
-        "p in dscores is normalised down the columns (dim 0): each row is one example, its sum over dim=1.": (
-            lambda: (torch.softmax(s, dim=0) - target) / n
-        ),
+        "softmax_ce/ds-not-averaged": dscores * n,
+        "softmax_ce/ds-sign": -dscores,
+        "softmax_ce/ds-no-onehot": lambda: p / n,
+        "softmax_ce/ds-onehot-over-n": lambda: p - target / n,
+        "softmax_ce/ds-labels-as-numbers": lambda: (p - as_numbers) / n,
+        "softmax_ce/ds-from-log-p": lambda: (stable_log_softmax(s) - target) / n,
+        "softmax_ce/ds-mean-of-all": lambda: dscores / s.shape[1],
+        "softmax_ce/ds-columns": lambda: (torch.softmax(s, dim=0) - target) / n,
     }
 
 
 def fitting(got, mistakes):
-    """{cause: got} for the mistakes whose result is got (NaNs and infs where got has them, the same values
+    """{cause: got} for the mistakes (ids) whose result is got (NaNs and infs where got has them, the same values
     elsewhere); when two fit, both are named, and neither is said to be the one. {} when none fits."""
     if not isinstance(got, torch.Tensor):
         return {}
     fits = []
     with torch.no_grad():
-        for text, candidate in mistakes.items():
+        for mistake, candidate in mistakes.items():
             try:
                 value = candidate() if callable(candidate) else candidate
             except Exception:  # a variant that cannot be built for these inputs
@@ -165,13 +119,13 @@ def fitting(got, mistakes):
             if torch.equal(torch.isinf(mine), torch.isinf(theirs)) and torch.allclose(
                 mine, theirs, rtol=1e-4, atol=1e-6, equal_nan=True
             ):
-                fits.append(text)
-    return {" Or: ".join(fits): got} if fits else {}
+                fits.append(mistake)
+    return {judge.cause(*fits): got} if fits else {}
 
 
 def nonfinite(got, mistakes):
-    """The cause(s) of NaN or inf values in got, for judge.close; '' when no mistake gives them."""
-    return next(iter(fitting(got, mistakes)), "")
+    """The cause(s) of NaN or inf values in got, for judge.close; None when no mistake gives them."""
+    return next(iter(fitting(got, mistakes)), None)
 
 
 def explain(s, labels=None):
@@ -179,24 +133,17 @@ def explain(s, labels=None):
     n, c = s.shape
     said = {
         # `e / e.sum(dim=1)`: (N, C) against (N,), which torch lines up with the C columns.
-        rf"size of tensor a \({c}\) must match the size of tensor b \({n}\)": KEEPDIM,
-        r"Index tensor must have the same number of dimensions": "gather takes the labels as a column, (N, 1): "
-        "labels.unsqueeze(1), or index with log_p[torch.arange(N), labels].",
-        r"indexing tensors could not be broadcast": "the rows and the labels index together, pair by pair: "
-        "torch.arange(N) beside labels, both (N,). labels holds class indices; one-hot rows (N, C) do not index.",
-        r"'torch\.return_types\.(max|min)'": "scores.max(dim=1) gives a pair, (values, indices): take its "
-        ".values (keepdim=True keeps them (N, 1)), or use scores.amax(dim=1, keepdim=True).",
-        r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)": "a 1-D tensor was asked "
-        "for its dim 1. labels is (N,): class indices already, not one-hot rows, so it needs no argmax(dim=1).",
+        rf"size of tensor a \({c}\) must match the size of tensor b \({n}\)": "softmax_ce/keepdim",
+        r"Index tensor must have the same number of dimensions": "softmax_ce/gather-row-labels",
+        r"indexing tensors could not be broadcast": "softmax_ce/index-with-onehot",
+        r"'torch\.return_types\.(max|min)'": "softmax_ce/max-pair",
+        r"Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)": "softmax_ce/labels-as-onehot",
     }
     width = int(labels.max()) + 1 if labels is not None and len(labels) else c
     if width != c:
-        narrow = (
-            f"the one-hot rows are {width} wide (the largest label + 1), not C = scores.shape[1] = {c}: use "
-            "num_classes=C (a batch can miss the last class)."
-        )
+        narrow = ("softmax_ce/one-hot-too-narrow",) + (("softmax_ce/keepdim",) if width == n else ())
         pattern = rf"size of tensor a \({c}\) must match the size of tensor b \({width}\)"
-        said[pattern] = narrow if width != n else f"{narrow} Or: {KEEPDIM}"
+        said[pattern] = judge.cause(*narrow, width=width, c=c)
     return said
 
 
@@ -209,9 +156,8 @@ def check_softmax(s, rtol=1e-5, atol=1e-7):
     want = torch.softmax(s.double(), dim=1).to(s.dtype)
     p = judge.call(mod.softmax, s, explain=explain(saved))
     mistakes = fitting(p, softmax_mistakes(saved, p))
-    judge.close("p", p, want, mistakes, rtol=rtol, atol=atol, nonfinite=next(iter(mistakes), ""))
-    in_place = {"softmax subtracted the max from scores in place (`-=`): build a new tensor.": saved - rowmax(saved)}
-    judge.unchanged("scores", saved, s, in_place)
+    judge.close("p", p, want, mistakes, rtol=rtol, atol=atol, nonfinite=next(iter(mistakes), None))
+    judge.unchanged("scores", saved, s, {"softmax_ce/softmax-in-place": saved - rowmax(saved)})
     # Again with scores requiring grad: p must stay in autograd's graph, with torch's gradient.
     judge.in_graph(softmax_as_a_pair, (s,), ("p", "nothing"), lambda t: torch.softmax(t, dim=1), explain=explain(saved))
 
@@ -237,22 +183,23 @@ def check_loss(s, labels, rtol=1e-5, atol=1e-7):
     loss, ds = judge.unpack(judge.call(mod.cross_entropy_loss, s, labels, explain=said), ("loss", "dscores"))
     if isinstance(loss, float):
         raise judge.fail(
-            f"cross_entropy_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.\n  Likely "
-            "cause: `.item()` (or float()) turned the loss into a plain number: return the tensor itself."
+            f"cross_entropy_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.",
+            judge.cause("softmax_ce/item"),
         )
     if isinstance(loss, torch.Tensor) and loss.shape != ():
         rows = -picked(stable_log_softmax(saved), labels)
-        per_row = fitting(loss, {"one loss per row is returned, not their mean over the batch.": rows})
-        per_row = per_row or fitting(loss, {"the loss of each row, divided by N, is returned, not their sum.": rows})
-        cause = f"\n  Likely cause: {next(iter(per_row))}" if per_row else ""
+        per_row = fitting(loss, {"softmax_ce/loss-per-row": rows})
+        per_row = per_row or fitting(loss, {"softmax_ce/loss-per-row-over-n": rows})
+        cause = next(iter(per_row), None)
         raise judge.fail(
             f"cross_entropy_loss returned loss of shape {tuple(loss.shape)}; expected a 0-dim tensor, shape ()."
-            + (cause or " Average over the batch; do not keep a dimension.")
+            + ("" if cause else " Average over the batch; do not keep a dimension."),
+            cause,
         )
     mistakes = fitting(loss, loss_mistakes(saved, labels, want_loss))
-    judge.close("loss", loss, want_loss, mistakes, rtol=rtol, atol=atol, nonfinite=next(iter(mistakes), ""))
+    judge.close("loss", loss, want_loss, mistakes, rtol=rtol, atol=atol, nonfinite=next(iter(mistakes), None))
     judge.close("dscores", ds, want_ds, fitting(ds, grad_mistakes(saved, labels, want_ds)), rtol=rtol, atol=atol)
-    judge.unchanged("scores", saved, s, {"the max was subtracted from scores in place (`-=`).": saved - rowmax(saved)})
+    judge.unchanged("scores", saved, s, {"softmax_ce/loss-in-place": saved - rowmax(saved)})
     judge.unchanged("labels", saved_labels, labels)
     # Again with scores requiring grad, as torch.autograd would run it: the loss must stay in the graph.
     judge.in_graph(mod.cross_entropy_loss, (s, labels), ("loss", "dscores"), reference, explain=said)

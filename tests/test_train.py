@@ -17,10 +17,7 @@ KEYS = ("W1", "b1", "W2", "b2")
 def check_flatten(images):
     saved = images.clone()
     n = images.shape[0]
-    explain = {
-        r"\b784\b": "flatten_images assumes 28 x 28 images (784 pixels): take the number of pixels from the "
-        "images' own shape."
-    }
+    explain = {r"\b784\b": "train/assumes-784"}
     got = judge.call(mod.flatten_images, images, explain=explain)
     pixels = images[0].numel()
     judge.tensor("the flat images", got, shape=(n, pixels))
@@ -32,11 +29,7 @@ def check_flatten(images):
         got,
         want,
         compare_dtype=False,
-        diagnoses={
-            "the pixels are in column-major order: keep row-major, pixel (r, c) -> r * width + c.": lambda: (
-                images.transpose(-1, -2).reshape(n, -1).float()
-            ),
-        },
+        diagnoses={"train/column-major": lambda: images.transpose(-1, -2).reshape(n, -1).float()},
     )
     judge.unchanged("images", saved, images)
 
@@ -107,21 +100,16 @@ def test_every_row_once_per_epoch_in_batches_of_batch_size():
     per_epoch = math.ceil(n / batch_size)
     small = any(len(b[0]) == n % batch_size for b in net.batches)
     causes = {
-        n_epochs: "each epoch stops after its first batch: loop over all the rows in steps of batch_size.",
-        n_epochs * (n // batch_size): (
-            "each epoch skips one full batch: the loop over the rows must start at 0, range(0, n, batch_size)."
-            if small
-            else "the last, smaller batch of each epoch is dropped: the rows left over after the full batches "
-            "still make one more batch."
-        ),
+        n_epochs: "train/one-batch-per-epoch",
+        n_epochs * (n // batch_size): "train/skips-a-batch" if small else "train/drops-last-batch",
     }
-    cause = causes.get(len(net.batches), "")
+    cause = causes.get(len(net.batches))
     judge.value(
         f"model.backward calls for {n} rows, batch_size={batch_size}, n_epochs={n_epochs}",
         len(net.batches),
         n_epochs * per_epoch,
-        f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs."
-        + (f"\n  Likely cause: {cause}" if cause else ""),
+        f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs.",
+        judge.cause(cause) if cause else None,
     )
     for epoch in range(n_epochs):
         batches = net.batches[epoch * per_epoch : (epoch + 1) * per_epoch]
@@ -159,21 +147,19 @@ def test_the_rows_are_shuffled_anew_every_epoch():
         judge.value(f"the rows used in epoch {epoch}, sorted", sorted(order), list(range(n)), "Each row once.")
         if order == list(range(n)):
             raise judge.fail(
-                f"epoch {epoch} visited the rows in their stored order 0, 1, 2, ...\n  Likely cause: the rows are "
-                "never shuffled: draw a new order with torch.randperm(n) at the start of every epoch and take "
-                "the batches from it."
+                f"epoch {epoch} visited the rows in their stored order 0, 1, 2, ...",
+                judge.cause("train/never-shuffled"),
             )
     batches = [row_ids(b, n) for b in net.batches]
     if all(rows == list(range(rows[0], rows[0] + len(rows))) for rows in batches):
         raise judge.fail(
             "every batch holds a run of neighbouring rows (the batches come in a new order, but each is "
-            "rows i, i+1, ... of the data).\n  Likely cause: only the order of the batches is shuffled: shuffle "
-            "the rows themselves (torch.randperm(n)), then cut the shuffled order into batches."
+            "rows i, i+1, ... of the data).",
+            judge.cause("train/batches-shuffled"),
         )
     if all(order == orders[0] for order in orders):
         raise judge.fail(
-            f"all {n_epochs} epochs visited the rows in the same shuffled order.\n  Likely cause: the permutation "
-            "is drawn once, before the epoch loop: draw a new one at the start of every epoch."
+            f"all {n_epochs} epochs visited the rows in the same shuffled order.", judge.cause("train/shuffled-once")
         )
 
 
@@ -191,10 +177,9 @@ def test_each_step_moves_the_parameters_against_the_gradient_by_the_learning_rat
                 params_after[key],
                 expected,
                 diagnoses={
-                    "the parameters never change: subtract learning_rate * grads[key] from each one.": before[key],
-                    "the step goes up the gradient (+): subtract it to go downhill.": before[key]
-                    + learning_rate * grads[key],
-                    "the learning rate is ignored: the step is the bare gradient.": before[key] - grads[key],
+                    "train/params-never-change": before[key],
+                    "train/step-uphill": before[key] + learning_rate * grads[key],
+                    "train/no-learning-rate": before[key] - grads[key],
                 },
             )
 
@@ -210,10 +195,7 @@ def test_the_gradient_comes_from_l2_loss_of_the_batch():
             dout,
             2 * (out - onehot) / len(rows),
             diagnoses={
-                "model.backward got the gradient for the wrong labels: the labels of a batch must be the labels "
-                "of its rows (index labels with the same rows, the same permutation, as the data).": (
-                    lambda out=out, dout=dout, rows=rows: other_labels(out, dout, labels[rows])
-                ),
+                "train/labels-out-of-step": lambda out=out, dout=dout, rows=rows: other_labels(out, dout, labels[rows])
             },
         )
 
@@ -239,12 +221,8 @@ def check_history(history, n_epochs):
             odd = next(v for v in values if not isinstance(v, float))
             raise judge.fail(
                 f"history['{key}'] should hold Python floats, one per epoch; it holds {judge.kind(odd)} "
-                f"such as {odd!r}.\n  Likely cause: "
-                + (
-                    "the tensor itself was appended: append `.item()` of it."
-                    if isinstance(odd, torch.Tensor)
-                    else "convert each value with float(...) before appending it."
-                )
+                f"such as {odd!r}.",
+                judge.cause("train/history-tensor" if isinstance(odd, torch.Tensor) else "train/history-not-float"),
             )
 
 
@@ -266,15 +244,15 @@ def test_the_history_has_one_entry_per_epoch():
         got_loss = history["train_loss"][epoch]
         if abs(got_loss - want_loss) > 1e-6:
             causes = {
-                "train_loss holds the last batch's loss: record the mean over all of the epoch's batches.": losses[-1],
-                "train_loss holds the sum of the batch losses: divide by the number of batches.": sum(losses),
-                "train_loss holds the first batch's loss: record the mean over all of the epoch's batches.": losses[0],
+                "train/loss-last-batch": losses[-1],
+                "train/loss-sum": sum(losses),
+                "train/loss-first-batch": losses[0],
             }
-            cause = next((text for text, v in causes.items() if abs(got_loss - v) <= 1e-6), "")
+            cause = next((mistake for mistake, v in causes.items() if abs(got_loss - v) <= 1e-6), None)
             raise judge.fail(
                 f"history['train_loss'][{epoch}] is {got_loss:.6f}; the mean of that epoch's batch losses (l2_loss "
-                f"of each batch's output against its own rows' labels) is {want_loss:.6f}."
-                + (f"\n  Likely cause: {cause}" if cause else "")
+                f"of each batch's output against its own rows' labels) is {want_loss:.6f}.",
+                judge.cause(cause) if cause else None,
             )
         for key, data, target in (("train_accuracy", x, labels), ("validation_accuracy", vx, vlabels)):
             want = (net._out(data, params).argmax(-1) == target).double().mean().item()

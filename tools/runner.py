@@ -66,6 +66,7 @@ class Outcome:
     skipped: bool = False  # never for a kata's test: those pass or fail
     did_not_run: bool = False  # collected, and never reported: a failure
     ran: tuple[int, ...] = ()  # the katas whose code ran in the test
+    mistakes: tuple[str, ...] = ()  # the ids (tests/mistakes.toml) of the likely causes the message names
 
     @property
     def kata(self) -> Kata | None:
@@ -450,6 +451,7 @@ def _handle(watch: _Watch, event: dict, results: list[list[Outcome]], hung: list
                 message=event["message"],
                 skipped=event["skipped"],
                 ran=tuple(event["ran"]),
+                mistakes=tuple(event.get("mistakes", ())),
             )
         )
         watch.test, watch.deadline = None, None

@@ -27,8 +27,15 @@ from typing import Any
 from tools.manifest import ROOT, Kata, by_number, closure, katas
 from tools.runner import Outcome
 
-JUDGE = ("conftest.py", "tests/__init__.py", "tests/judge.py", "tests/plugin.py", "tests/deps.py")
-TOOLS = ("tools/manifest.toml", "tools/runner.py", "pyproject.toml")
+JUDGE = (
+    "conftest.py",
+    "tests/__init__.py",
+    "tests/judge.py",
+    "tests/plugin.py",
+    "tests/deps.py",
+    "tests/mistakes.toml",
+)
+TOOLS = ("tools/manifest.toml", "tools/runner.py", "tools/mistakes.py", "pyproject.toml")
 
 
 def cache_file(root: Path) -> Path:

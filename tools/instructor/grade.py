@@ -90,6 +90,8 @@ def as_json(grades: list[KataGrade]) -> str:
                 "points": g.earned,
                 "max_points": g.kata.points,
                 "failing": [o.test for o in g.outcomes if not (o.passed)],
+                # test -> the ids (tests/mistakes.toml) of the likely causes its failure names
+                "mistakes": {o.test: list(o.mistakes) for o in g.outcomes if o.mistakes},
             }
             for g in grades
         ],

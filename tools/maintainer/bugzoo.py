@@ -3,7 +3,8 @@
 Each mistake in tools/maintainer/bugzoo.toml is one exact text replacement in the reference solution of a
 kata. For each, a temporary `katas` package holds every reference module with that one module
 mutated, and that kata's tests run against it (tools/runner.py). A mistake is caught when a
-test fails; it is diagnosed when a failure tells the learner its "Likely cause".
+test fails; it is named when a failure's verdict names (Outcome.mistakes) one of the catalogue's mistakes
+that list it (tests/mistakes.toml, their `zoo`): by id, whatever the words say.
 
     python -m tools.maintainer.bugzoo              run the whole zoo (exit 1 if one escapes, or < 90 % named)
     python -m tools.maintainer.bugzoo --kata 3     only kata 3's mistakes
@@ -19,12 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import runner, stubs
+from tools import mistakes, runner, stubs
 from tools.manifest import Kata, column, command, katas, parse_number, tomllib
 
 ZOO = Path(__file__).with_name("bugzoo.toml")
-LIKELY = "Likely cause: "
-NEEDED = 0.9  # the share of mistakes that must be diagnosed
+NEEDED = 0.9  # the share of mistakes that must be named by their own id
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,16 @@ class Mistake:
     what: str
     old: str
     new: str
+
+    @property
+    def key(self) -> str:
+        """module/id, as the catalogue's `zoo` lists name it."""
+        return f"{self.kata.module}/{self.id}"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The ids of the catalogue's mistakes (tests/mistakes.toml) that should name this one."""
+        return tuple(m.id for m in mistakes.catalogue().values() if self.key in m.zoo)
 
     def apply(self, source: str) -> str:
         """The reference source with this mistake made; `old` must occur once, inside a kata region."""
@@ -51,7 +61,12 @@ class Mistake:
 class Verdict:
     mistake: Mistake
     caught: bool
-    diagnosis: str  # the first "Likely cause" a learner reads; '' when none
+    named: tuple[str, ...]  # the ids the failures' verdicts named, in order, each once
+
+    @property
+    def own(self) -> str:
+        """The first id named that is one of the mistake's own (catalogue entries listing it); '' when none."""
+        return next((i for i in self.named if i in self.mistake.names), "")
 
 
 def _regions(source: str) -> list[tuple[int, int]]:
@@ -77,6 +92,9 @@ def load() -> list[Mistake]:
             zoo.append(mistake)
     ids = [(m.kata.module, m.id) for m in zoo]
     assert len(ids) == len(set(ids)), "two mistakes of one kata share an id"
+    listed = {z for m in mistakes.catalogue().values() for z in m.zoo}
+    unknown = sorted(listed - {m.key for m in zoo})
+    assert not unknown, f"tests/mistakes.toml lists bug-zoo mistakes that {ZOO.name} does not have: {unknown}"
     return zoo
 
 
@@ -94,9 +112,9 @@ def judge(zoo: list[Mistake]) -> list[Verdict]:
 
 
 def verdict(mistake: Mistake, outcomes: list[runner.Outcome]) -> Verdict:
-    failures = [o.message for o in outcomes if not o.passed]
-    causes = (line.strip() for m in failures for line in m.splitlines() if line.strip().startswith(LIKELY))
-    return Verdict(mistake, caught=bool(failures), diagnosis=next(causes, "").removeprefix(LIKELY))
+    failures = [o for o in outcomes if not o.passed]
+    named = tuple(dict.fromkeys(i for o in failures for i in o.mistakes))
+    return Verdict(mistake, caught=bool(failures), named=named)
 
 
 @command
@@ -114,20 +132,27 @@ def main(argv: list[str] | None = None) -> int:
         zoo = [m for m in zoo if m.kata == chosen]
     if args.list:
         for m in zoo:
-            print(f"  {column(m.kata)}  {m.id:<24} {m.what}")
+            print(f"  {column(m.kata)}  {m.id:<24} {m.what}  [{', '.join(m.names) or 'named by no id'}]")
         print(f"\n{len(zoo)} mistakes.")
         return 0
     started = time.monotonic()
     verdicts = judge(zoo)
     for v in verdicts:
         m = v.mistake
-        said = (v.diagnosis or "(no diagnosis; the test still fails)") if v.caught else "(no test fails)"
+        if not v.caught:
+            said = "(no test fails)"
+        elif v.own:
+            said = v.own
+        elif v.named:
+            said = f"(named {', '.join(v.named)}; its own: {', '.join(m.names) or 'none in tests/mistakes.toml'})"
+        else:
+            said = "(named nothing; the test still fails)"
         print(f"  {column(m.kata)}  {m.id:<24} {'yes' if v.caught else 'NO ':<4} {said}")
     caught = sum(v.caught for v in verdicts)
-    named = sum(v.caught and bool(v.diagnosis) for v in verdicts)
+    named = sum(v.caught and bool(v.own) for v in verdicts)
     share = named / len(verdicts) if verdicts else 1.0
     print(
-        f"\n{len(verdicts)} mistakes, {caught} caught, {named} with a diagnosis ({100 * share:.0f} %). "
+        f"\n{len(verdicts)} mistakes, {caught} caught, {named} named by their own id ({100 * share:.0f} %). "
         f"{time.monotonic() - started:.0f} s."
     )
     return 0 if caught == len(verdicts) and share >= NEEDED else 1

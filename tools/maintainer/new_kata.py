@@ -16,7 +16,7 @@ import importlib.util
 import keyword
 import sys
 
-from tools import manifest, stubs
+from tools import manifest, mistakes, stubs
 from tools.maintainer import generated
 from tools.manifest import MANIFEST, ROOT, command, katas
 
@@ -94,9 +94,10 @@ mod = judge.load("{name}")
 
 
 def diagnoses(x):
-    """Classic mistakes, each as the result it gives: a failure whose result matches one names it."""
+    """Classic mistakes (ids of tests/mistakes.toml), each as the result it gives: a failure whose result matches
+    one names it."""
     return {{
-        "out is x itself: TODO, say the classic mistake in words and what to do instead.": x,
+        "{name}/identity": x,  # its words: tests/mistakes.toml
     }}
 
 
@@ -108,6 +109,15 @@ def test_a_worked_example():
     judge.close("out", out, saved + saved, diagnoses(saved))
     judge.unchanged("x", saved, x)
 '''
+
+
+def mistakes_entry(name: str) -> str:
+    return f"""
+# {"-" * 100}
+
+[{name}.identity]
+says = "out is x itself: TODO, say the classic mistake in words and what to do instead."
+"""
 
 
 def manifest_entry(name: str) -> str:
@@ -135,12 +145,14 @@ def scaffold(name: str) -> list[str]:
     }
     for path, text in written.items():
         path.write_text(text, encoding="utf-8", newline="\n")
-    text = MANIFEST.read_text(encoding="utf-8")
-    MANIFEST.write_text(text.rstrip("\n") + "\n" + manifest_entry(name), encoding="utf-8", newline="\n")
+    for path, entry in ((MANIFEST, manifest_entry(name)), (mistakes.CATALOGUE, mistakes_entry(name))):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.rstrip("\n") + "\n" + entry, encoding="utf-8", newline="\n")
+    mistakes.catalogue.cache_clear()
     manifest.katas.cache_clear()
     katas()  # the manifest with the new entry loads, or this stops with its one line
     generated.write()
-    return [*(p.relative_to(ROOT).as_posix() for p in written), "tools/manifest.toml"]
+    return [*(p.relative_to(ROOT).as_posix() for p in written), "tools/manifest.toml", "tests/mistakes.toml"]
 
 
 @command
@@ -158,7 +170,8 @@ def main(argv: list[str]) -> int:
     print(f"\n{kata.label} added: {', '.join(files)}, and what is generated from them.")
     print("Now fill in, in this order (README.md, 'Adding a kata', says what each part is):")
     print(f"  {kata.path('solutions')}: the docstring (math, shapes), the names, the code in the kata region")
-    print(f"  {kata.test_file}: the tests and their diagnoses; tools/manifest.toml: summary, hints, needs")
+    print(f"  {kata.test_file}: the tests and their diagnoses, worded in tests/mistakes.toml")
+    print("  tools/manifest.toml: summary, hints, needs")
     print("  tools/maintainer/bugzoo.toml: the kata's classic mistakes; then `nox -s generated -- --write`")
     print(f"Check: `nox -s solution-{kata.number}`, `nox -s kata-{kata.number}` (fails: the stub), `nox -s generated`.")
     return 0
