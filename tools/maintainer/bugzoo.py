@@ -93,8 +93,8 @@ def load() -> list[Mistake]:
     ids = [(m.kata.module, m.id) for m in zoo]
     assert len(ids) == len(set(ids)), "two mistakes of one kata share an id"
     listed = {z for m in mistakes.catalogue().values() for z in m.zoo}
-    unknown = sorted(listed - {m.key for m in zoo})
-    assert not unknown, f"tests/mistakes.toml lists bug-zoo mistakes that {ZOO.name} does not have: {unknown}"
+    missing = sorted(listed - {m.key for m in zoo})
+    assert not missing, f"tests/mistakes.toml lists bug-zoo mistakes that {ZOO.name} does not have: {missing}"
     return zoo
 
 

@@ -83,7 +83,7 @@ def problems(catalogue: str, tests: dict[str, str], kata_modules: set[str], zoo_
         extra = set(entry) - {"says", "zoo"}
         if extra:
             found.append(f"{id}: unknown fields {sorted(extra)}")
-    named = {}
+    named: dict[str, str] = {}
     prefixes = kata_modules | {mistakes.ANY} | {i.split("/")[0] for i in entries}
     for file, source in tests.items():
         for id in ids_named(source, prefixes):
