@@ -147,7 +147,13 @@ def test_a_cache_that_is_not_a_table_is_rebuilt(tmp_path, capsys, text):
 def test_a_verdict_of_every_field_round_trips_and_a_stale_one_is_dropped_silently(tmp_path, capsys):
     stubs.write_package(tmp_path / "katas", stubbed=())
     model = by_module("model")
-    samples = {bool: True, str: "why", int | None: 7, tuple[int, ...]: (1, 2, 7)}  # each away from its default
+    samples = {
+        bool: True,
+        str: "why",
+        int | None: 7,
+        tuple[int, ...]: (1, 2, 7),
+        tuple[str, ...]: ("affine/no-bias",),
+    }  # each away from its default
     hints = typing.get_type_hints(Outcome)
     full = Outcome(**{f.name: samples[hints[f.name]] for f in dataclasses.fields(Outcome)})
     full = dataclasses.replace(full, test="tests/test_model.py::t", passed=False)
