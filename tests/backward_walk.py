@@ -219,7 +219,7 @@ def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Valu
         yield (
             "model/sigmoid-backward-uses-other-cache",
             {"other": OTHERS[name]},
-            changed(dz2=lambda v, _, t=name: v["dout"] * v[t] * (1 - v[t])),
+            changed(dz2=lambda v, _, t=name: v["dout"] * v[t] * (1 - v[t])),  # type: ignore[misc]
         )
     yield "model/sigmoid-backward-without-dout", {}, changed(dz2=lambda v, _: v["s"] * (1 - v["s"]))
     yield "model/sigmoid-backward-given-output", {}, changed(dz2=lambda v, _: v["s"] * v["s"] * (1 - v["s"]))
@@ -246,7 +246,7 @@ def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Valu
         yield (
             "model/relu-mask-from-other-cache",
             {"other": OTHERS[name]},
-            changed(dz1=lambda v, _, t=name: v["dh"] * (v[t] > 0)),
+            changed(dz1=lambda v, _, t=name: v["dh"] * (v[t] > 0)),  # type: ignore[misc]
         )
     yield "model/relu-backward-times-output", {}, changed(dz1=lambda v, _: v["dh"] * v["h"])
     yield "model/relu-blocks-everything", {}, changed(dz1=lambda v, _: torch.zeros_like(v["dh"]))
@@ -254,7 +254,7 @@ def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Valu
         yield (
             "model/affine-1-uses-other-input",
             {"other": OTHERS[name]},
-            changed(dW1=lambda v, _, t=name: v["dz1"].T @ v[t]),
+            changed(dW1=lambda v, _, t=name: v["dz1"].T @ v[t]),  # type: ignore[misc]
         )
     swap = {"W1": "W2", "W2": "W1", "b1": "b2", "b2": "b1"}
     yield "model/grads-swapped", {}, lambda values: (lambda g: {k: g[swap[k]] for k in ORDER})(backward(values))
@@ -262,7 +262,7 @@ def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Valu
         yield (
             "model/grad-holds-other",
             {"key": key, "other": other},
-            lambda values, k=key, o=other: {
+            lambda values, k=key, o=other: {  # type: ignore[misc]
                 **backward(values),
                 k: backward(values)[o],
             },
@@ -282,7 +282,7 @@ def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Valu
             ("model/grad-divided-by-N", 1 / n),
             ("model/grad-times-N", float(n)),
         ):
-            step: Step = lambda v, rule, f=factor: f * rule(v)  # noqa: E731
+            step: Step = lambda v, rule, f=factor: f * rule(v)  # type: ignore[misc]  # noqa: E731
             yield mistake, {"what": what, "n": n}, changed(**dict.fromkeys(steps, step))
     for key in ORDER:
         if key.startswith("W"):

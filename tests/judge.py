@@ -20,14 +20,8 @@ code that ran, and which call produced which value, so that a message names the 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import importlib
-import importlib.util
 import inspect
 import re
-import sys
-import threading
-import time
 import traceback
 import unittest
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -39,7 +33,21 @@ import pytest
 import torch
 from torch import Tensor
 
-from tools.manifest import Kata, by_module, by_number, closure, katas
+from tools.judge import processes, said, sealed
+from tools.judge.limits import (  # noqa: F401 (the plugin reaches these through the judge)
+    WALL_FACTOR,
+    Clock,
+    ProgramExit,
+    Stopped,
+    TimedOut,
+    changes,
+    restore,
+    single_threaded,
+    time_limit,
+    world,
+)
+from tools.judge.sandbox import reference_dout
+from tools.manifest import Kata, by_module, by_number, katas
 from tools.mistakes import Cause, as_cause, cause
 
 
@@ -68,18 +76,6 @@ class NotStarted(KataError):
 OUTCOMES = (pytest.skip.Exception, pytest.fail.Exception, pytest.exit.Exception, unittest.SkipTest)
 
 
-class TimedOut(BaseException):
-    """Raised inside code that ran past its time limit; a BaseException so `except Exception` cannot swallow it."""
-
-
-class Stopped(BaseException):
-    """Raised on entry to a function that already ran past the time limit in this session."""
-
-
-class ProgramExit(BaseException):
-    """Raised instead of ending the process when a kata calls os._exit."""
-
-
 # ---------------------------------------------------------------------------------------------
 # The run's state: one Session per pytest run, one Test per test, set by tests/plugin.py only.
 
@@ -89,32 +85,27 @@ class Session:
     track: str  # "katas" or "solutions": the package judged
     root: Path  # the folder that holds that package
     timeout: float  # seconds of processor time a test may use (its clock time: WALL_FACTOR times that)
+    kata: sealed.Client  # the process where kata code runs (tools/judge/sealed.py)
     hung: dict[tuple[str, str], str] = field(default_factory=dict)  # (file, function) -> the message
-    unusable: dict[str, str] = field(default_factory=dict)  # kata module -> why its import cannot be used
     arm: Callable[[float], Any] = lambda seconds: contextlib.nullcontext()  # the supervisor's backstop
+    tell: Callable[..., None] = lambda event, **data: None  # an event for the supervisor (tests/plugin.py)
+
+    def quarantine(self, file: str, function: str, message: str) -> None:
+        """A function that did not finish (or ended the process) is not run again in this session: its later
+        calls fail at once with message, in this worker and, told, in the supervisor's next ones."""
+        self.hung[(file, function)] = message
+        self.tell("hung", file=file, function=function, message=message)
 
     @contextlib.contextmanager
     def limit(self, seconds: float) -> Iterator[Clock]:
-        """Run a block under a time limit (`seconds` of processor time, WALL_FACTOR times that on the clock):
-        TimedOut here, and the supervisor's hard stop just after the clock's limit."""
-        with self.arm(seconds * WALL_FACTOR), time_limit(seconds) as clock:
+        """Run a test's own code under a time limit (`seconds` of processor time, WALL_FACTOR times that on the
+        clock, not counting the waits for the kata process, which keeps the same limit for kata code): TimedOut
+        here, and the supervisor's hard stop after both could have run out."""
+        with self.arm(2 * seconds * WALL_FACTOR), time_limit(seconds) as clock:
             yield clock
 
     def package_dir(self) -> Path:
         return self.root / self.track
-
-    def package(self) -> Any:
-        """The judged package, imported from root/track whatever sys.path says."""
-        if self.track not in sys.modules:
-            init = self.package_dir() / "__init__.py"
-            spec = importlib.util.spec_from_file_location(
-                self.track, init, submodule_search_locations=[str(init.parent)]
-            )
-            assert spec is not None and spec.loader is not None, f"{init} is missing"
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[self.track] = module
-            spec.loader.exec_module(module)
-        return sys.modules[self.track]
 
 
 @dataclass
@@ -155,175 +146,19 @@ def test() -> Test:
 
 
 # ---------------------------------------------------------------------------------------------
-# Time limits, and watching which kata's code runs
+# torch's global settings: the kata process reports a change kata code made (and undoes it)
 
 
-WALL_FACTOR = 2.0  # a test's limit on the clock, as a multiple of its limit in processor time
-
-
-def single_threaded() -> None:
-    """One torch thread for kata code, in every process that runs it (set by tests/plugin.py and by the
-    warm parent of forked workers). The katas' tensors are tiny: on a busy machine torch's one thread per
-    core wait on each other (the digits training took 15.5 s with 2 threads against 0.84 s with 1, beside
-    the same load), and a warm parent must not have started a thread pool before it forks."""
-    if torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
-    with contextlib.suppress(RuntimeError):  # allowed once per process, before any inter-op work
-        torch.set_num_interop_threads(1)
-
-
-@dataclass
-class Clock:
-    """What a time limit measured: processor seconds and clock seconds since the block began."""
-
-    limit: float  # processor seconds allowed
-    wall_limit: float  # clock seconds allowed
-    cpu: float = 0.0
-    wall: float = 0.0
-    stopped_by: str = ""  # "", "cpu" or "wall": which limit stopped the block
-
-    @property
-    def computing(self) -> bool:
-        """Whether the block was computing when it was stopped (not waiting: a sleep, input(), a lock)."""
-        return self.stopped_by == "cpu" or self.cpu >= self.limit / 2
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float, wall: float | None = None) -> Iterator[Clock]:
-    """Raise TimedOut in this thread once the block has used `seconds` of processor time (an endless loop,
-    say), or has run `wall` seconds on the clock (WALL_FACTOR times `seconds` unless given: a wait).
-
-    Processor time is the process's own: what other programs on a busy machine take is not counted, so a
-    correct kata is judged the same on a loaded computer. A watcher thread sets an asynchronous exception
-    on this one: pure Python, so it works on every platform; it lands at the next Python instruction. A
-    wait inside one C call is the supervisor's to stop (tools/runner.py).
-    """
-    target = threading.get_ident()
-    clock = Clock(seconds, wall if wall is not None else seconds * WALL_FACTOR)
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    done = threading.Event()
-
-    def measure() -> None:
-        clock.cpu, clock.wall = time.process_time() - cpu0, time.monotonic() - wall0
-
-    def watch() -> None:
-        while not done.wait(0.05):
-            measure()
-            if clock.cpu > clock.limit or clock.wall > clock.wall_limit:
-                clock.stopped_by = "cpu" if clock.cpu > clock.limit else "wall"
-                while not done.is_set():  # again each second: a bare `except` in the loop may swallow one
-                    _async_raise(target, TimedOut)
-                    done.wait(1.0)
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True, name="kata-time-limit")
-    watcher.start()
-    try:
-        yield clock
-    finally:
-        done.set()
-        watcher.join()
-        measure()
-        if clock.stopped_by:  # a TimedOut set just as the block ended lands here, not in the caller's code
-            with contextlib.suppress(TimedOut):
-                for _ in range(10_000):  # a loop: an asynchronous exception lands at its jumps
-                    pass
-
-
-def _async_raise(thread: int, error: type[BaseException]) -> None:
-    # (Never with NULL to clear one: in CPython 3.11 that leaves the interpreter checking every instruction.)
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(error))
-
-
-def kata_of_file(filename: str) -> Kata | None:
-    """The kata a source file of the judged package belongs to, or None."""
-    path = Path(filename)
-    return by_module(path.stem) if path.parent == session().package_dir() else None
-
-
-@contextlib.contextmanager
-def watching(test: Test) -> Iterator[None]:
-    """Record which katas' functions run in the block; stop at once a function known to loop forever."""
-    files: dict[str, int | None] = {}
-    hung = session().hung
-
-    def tracer(frame: Any, event: str, arg: Any) -> None:
-        code = frame.f_code
-        number = files.get(code.co_filename, -1)
-        if number == -1:
-            kata = kata_of_file(code.co_filename)
-            number = files[code.co_filename] = kata.number if kata else None
-        if number is not None and code.co_name != "<module>":
-            test.ran.add(number)
-            message = hung.get((code.co_filename, code.co_name))
-            if message:
-                raise Stopped(message)
-
-    with _tracing(tracer):
-        yield
-
-
-def not_watching() -> contextlib.AbstractContextManager[None]:
-    """No watching in the block (an import: a module's top level is not the kata's code running)."""
-    return _tracing(None)
-
-
-@contextlib.contextmanager
-def _tracing(tracer: Any) -> Iterator[None]:
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        yield
-    finally:
-        sys.settrace(previous)
-
-
-# ---------------------------------------------------------------------------------------------
-# torch's global settings: every test starts from the same ones, and a kata may not change them
-
-
-def world() -> dict[str, Any]:
-    """The global settings a kata could change behind the tests' back."""
-    settings = {
-        "default dtype": torch.get_default_dtype(),
-        "grad mode": torch.is_grad_enabled(),
-        "number of threads": torch.get_num_threads(),
-        "deterministic algorithms": torch.are_deterministic_algorithms_enabled(),
-    }
-    if hasattr(torch, "get_default_device"):
-        settings["default device"] = torch.get_default_device()
-    return settings
-
-
-def restore(settings: Mapping[str, Any]) -> None:
-    torch.set_default_dtype(settings["default dtype"])
-    torch.set_grad_enabled(settings["grad mode"])
-    if torch.get_num_threads() != settings["number of threads"]:
-        torch.set_num_threads(settings["number of threads"])
-    torch.use_deterministic_algorithms(settings["deterministic algorithms"])
-    if "default device" in settings:
-        torch.set_default_device(settings["default device"])
-
-
-def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
-    """'torch's default dtype to torch.float64' for each setting that differs; '' when none."""
-    return "; ".join(f"torch's {key} to {after[key]}" for key in before if before[key] != after[key])
-
-
-def _check_world(before: Mapping[str, Any], who: str, kata: Kata) -> None:
-    changed = changes(before, world())
-    if changed:
-        restore(before)
+def _check_world(who: str, kata: Kata) -> None:
+    change = session().kata.take_world_change()
+    if change:
+        changed, before = change
         said = cause("any/global-switch")
         raise KataError(
-            _frame(kata, f"{who} changed {changed} (it was {_was(before, changed)}) and left it so.{said}"),
+            _frame(kata, f"{who} changed {changed} (it was {before}) and left it so.{said}"),
             blame=kata.number,
             mistakes=said.ids,
         )
-
-
-def _was(before: Mapping[str, Any], changed: str) -> str:
-    return ", ".join(str(before[key]) for key in before if f"torch's {key} to" in changed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,48 +199,40 @@ def load(module: str) -> Any:
 
 
 def import_kata(kata: Kata) -> Any:
-    """Import a kata module and, first, each kata it builds on, checking that none changes torch's settings."""
-    track = session().track
-    with not_watching():
-        session().package()
-    for need in [*closure(kata), kata]:
-        name = f"{track}.{need.module}"
-        stopped = session().hung.get((str(session().package_dir() / f"{need.module}.py"), "<module>"))
-        if stopped and need.module not in session().unusable:
-            session().unusable[need.module] = stopped
-        if name not in sys.modules and need.module not in session().unusable:
-            before = world()
-            try:
-                with not_watching():
-                    importlib.import_module(name)
-            except TimedOut as error:
-                frames = _frames_in_track(error)
-                at = f" (stopped at {need.path(track)}:{frames[-1].lineno}: {(frames[-1].line or '').strip()})"
-                session().unusable[need.module] = (
-                    f"importing {need.path(track)} did not finish within the test's time limit: the code at the "
-                    "top level of the file (outside any function) runs on import, and it does not end"
-                    + (at if frames else "")
-                )
-            except Stopped:
-                raise
-            except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
-                crash = _crash(error, f"importing {need.path(track)}", need)
-                crash.about_inputs = False
-                raise crash from None
-            changed = changes(before, world())
-            if changed:
-                restore(before)
-                session().unusable[need.module] = (
-                    f"{need.path(track)} changed {changed} when imported: leave global settings alone "
-                    "(no torch.set_... calls at the top of the file)"
-                )
-        if need.module in session().unusable:
-            raise KataError(_frame(need, session().unusable[need.module]), blame=need.number, about_inputs=False)
-    return sys.modules[f"{track}.{kata.module}"]
+    """The kata module, imported in the kata process with each kata it builds on (none may change torch's
+    settings), as a handle; a failure names the kata whose file could not be used."""
+    try:
+        return session().kata.load(kata.module)
+    except (TimedOut, Stopped):
+        raise
+    except sealed.Ended as ended:
+        raise _ended(ended, f"importing {kata.path(session().track)}") from None
+    except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
+        record = getattr(error, "record", {})
+        need = by_module(str(record.get("kata", ""))) or kata
+        if record.get("unusable"):
+            raise KataError(_frame(need, str(error)), blame=need.number, about_inputs=False) from None
+        crash = _crash(error, str(record.get("doing", f"importing {need.path(session().track)}")), need)
+        crash.about_inputs = False
+        raise crash from None
+
+
+def stand_in(name: str, *args: Any) -> Any:
+    """An object of tests/stand_ins.py, made in the kata process (where kata code's autograd can follow it)."""
+    return session().kata.stand_in(name, *args)
+
+
+def is_a(value: Any, cls: type) -> bool:
+    """isinstance, for a value here or an object of the kata process (by the names of its classes)."""
+    if sealed.is_remote(value):
+        return cls.__name__ in value._meta.get("ancestors", [])
+    return isinstance(value, cls)
 
 
 def kind(value: Any) -> str:
     """'None', 'a list', 'a Tensor': what a value is, for a sentence."""
+    if sealed.is_remote(value):
+        return f"a {value._meta.get('type', 'object')}"
     return "None" if value is None else f"a {type(value).__name__}"
 
 
@@ -418,7 +245,10 @@ def shape_of(value: Any) -> str:
 
 
 def _parameter_names(fn: Callable, count: int) -> list[str]:
-    if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
+    meta = getattr(fn, "_meta", None) if sealed.is_remote(fn) else None
+    if meta is not None:
+        names = list(meta.get("parameters", [])) if meta.get("kind") in ("function", "class") else ["x"]
+    elif inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
         try:
             names = list(inspect.signature(fn).parameters)
         except (TypeError, ValueError):
@@ -430,7 +260,13 @@ def _parameter_names(fn: Callable, count: int) -> list[str]:
 
 def describe_call(fn: Callable, args: tuple) -> str:
     """'relu_forward(x (2, 3))', 'TwoLayerNet(5, 4, 3)', 'TwoLayerPytorch module(x (3, 6))'."""
-    if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
+    meta = getattr(fn, "_meta", {}) if sealed.is_remote(fn) else {}
+    is_class = meta.get("kind") == "class" if meta else inspect.isclass(fn)
+    if meta.get("kind") in ("function", "class"):
+        name = str(meta.get("name"))
+    elif meta:
+        name = f"{meta.get('type')} module"
+    elif inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isclass(fn):
         name = fn.__qualname__
     else:
         name = f"{type(fn).__name__} module"
@@ -440,7 +276,7 @@ def describe_call(fn: Callable, args: tuple) -> str:
         if isinstance(value, Tensor):
             parts.append(f"{pname} {shape_of(value)}")
         elif isinstance(value, (bool, int, float)):
-            parts.append(repr(value) if inspect.isclass(fn) else f"{pname}={value!r}")
+            parts.append(repr(value) if is_class else f"{pname}={value!r}")
         else:
             parts.append(pname)
     return f"{name}({', '.join(parts)})"
@@ -461,8 +297,11 @@ COMMON_CRASHES = {
 }
 
 
-def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = None) -> Any:
+def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = None, probe: list | None = None) -> Any:
     """Call the learner's fn; NotImplementedError and crashes become KataErrors that say who to blame.
+
+    fn is a handle on the kata process (a kata's function, class or object): the call runs there, and its
+    result comes back by value. probe: call it as `in_graph` does instead (these tensors being the others).
 
     `explain` maps a regular expression to a likely cause (a mistake's id, or a judge.cause): a crash whose
     message matches it is explained with that cause (before the common torch crashes in COMMON_CRASHES).
@@ -470,14 +309,15 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = N
     described = describe_call(fn, args)
     state = test()
     state.last_call = described
-    before = world()
     shapes = [(i, a, a.shape, a.dtype) for i, a in enumerate(args) if isinstance(a, Tensor)]
     try:
-        result = fn(*args)
+        result = fn(*args) if probe is None else session().kata.probe(fn, args, probe)
     except (KataError, TimedOut, Stopped):
         raise
     except NotImplementedError as error:
         raise not_started(error) from None
+    except sealed.Ended as ended:
+        raise _ended(ended, f"calling {described}") from None
     except BaseException as error:  # a crash; SystemExit, KeyboardInterrupt and os._exit included
         crash = _crash(error, f"calling {described}", None)
         explained = {**(explain or {}), **COMMON_CRASHES}
@@ -485,7 +325,7 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = N
         if said:
             crash = KataError(f"{crash}{said}", blame=crash.blame, mistakes=said.ids)
         raise crash from None
-    _check_world(before, described, current())
+    _check_world(described, current())
     for i, arg, shape, dtype in shapes:
         if arg.shape != shape or arg.dtype != dtype:
             name = _parameter_names(fn, len(args))[i]
@@ -494,25 +334,8 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = N
                 f"{tuple(arg.shape)} {arg.dtype}. Methods ending in `_` (unsqueeze_, t_, resize_) change the tensor "
                 "they are called on: use the plain method, which makes a new tensor, and leave your inputs alone."
             )
-    _refuse_subclasses(result, described)
-    _remember(result, described)
+    _remember(result if probe is None else result.get("result"), described)
     return result
-
-
-PLAIN = (Tensor, torch.nn.Parameter)  # what a tensor from torch operations is (a Parameter is a leaf one)
-
-
-def _refuse_subclasses(result: Any, described: str) -> None:
-    """A tensor subclass can redefine every operation the checks use (comparisons, subtraction): only a plain
-    tensor is judged by its numbers."""
-    items = result.values() if isinstance(result, dict) else result if isinstance(result, (tuple, list)) else ()
-    for value in (result, *items):
-        if isinstance(value, Tensor) and type(value) not in PLAIN:
-            raise fail(
-                f"{described} returned a {type(value).__name__}, a subclass of torch.Tensor, where a plain tensor "
-                "belongs: the tests judge plain tensors only. Build your results with torch operations on your "
-                "inputs, which give plain tensors."
-            )
 
 
 def _remember(result: Any, described: str) -> None:
@@ -530,8 +353,12 @@ def origin(value: Any) -> str | None:
 
 
 def _frames_in_track(error: BaseException) -> list[traceback.FrameSummary]:
+    """The frames of kata code where error was raised: those the kata process sent (`frames`), or its own."""
     root = session().package_dir()
-    return [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == root]
+    frames = getattr(error, "frames", None)
+    if not isinstance(frames, list):
+        frames = traceback.extract_tb(error.__traceback__)
+    return [f for f in frames if Path(f.filename).parent == root]
 
 
 def _kata_of_frame(frame: traceback.FrameSummary) -> Kata | None:
@@ -578,6 +405,9 @@ def _frame(kata: Kata, text: str) -> str:
 def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
     frames = _frames_in_track(error)
     track = session().track
+    unreported = getattr(error, "record", {}).get("unreported")
+    if unreported in said.UNREPORTED:  # raised in a __del__ or a thread of kata code, where no caller sees it
+        doing = said.UNREPORTED[unreported]
     if isinstance(error, (SyntaxError, ValueError)) and not frames and kata is not None and doing.startswith("import"):
         # The file that does not parse is the culprit, not its importer.
         filename = getattr(error, "filename", None)
@@ -642,17 +472,40 @@ def _crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
     return KataError(f"{kata.label}: {text}", blame=kata.number)
 
 
+def _ended(ended: sealed.Ended, doing: str) -> BaseException:
+    """The kata process ended while it ran kata code (doing): a wait inside one C call that was stopped from
+    outside, a pause, too much memory, an exit or a crash; blamed on the kata whose code was running, and that
+    function is not run again in this session when the process was stopped or crashed inside it."""
+    track = session().track
+    frames = [f for f in ended.frames if Path(f.filename).parent == session().package_dir()]
+    culprit = (by_module(Path(frames[-1].filename).stem) if frames else None) or current()
+    at = said.where(frames[-1].name, culprit.path(track), frames[-1].lineno or 0) if frames else ""
+    outer = next((f for f in frames if by_module(Path(f.filename).stem) == culprit), None)
+    again = ""
+    if ended.timed_out:
+        text = said.stopped_from_outside(at)
+        again = said.stopped_again(outer.name, culprit.path(track)) if outer else ""
+    elif ended.over_memory:
+        text = f"this test was ended{at}: {said.out_of_memory(processes.RESIDENT_GB)}"
+    elif ended.paused:
+        text = said.paused(at, ended.how)
+    else:
+        text = said.ended(at, ended.how)
+        again = said.ended_again(outer.name, culprit.path(track), ended.how) if outer else ""
+    if again and outer is not None:
+        session().quarantine(outer.filename, outer.name, again)
+    return KataError(_frame(culprit, text), blame=culprit.number)
+
+
 def out_of_memory() -> str:
     """What to say when kata code ran out of memory: the ceiling of the test process when it has one."""
-    from tools.runner import out_of_memory as said
-
     try:
         import resource
 
         ceiling = resource.getrlimit(resource.RLIMIT_DATA)[0]
     except (ImportError, AttributeError, OSError):
         ceiling = -1
-    return said(ceiling / 2**30 if 0 < ceiling < 2**50 else None)
+    return said.out_of_memory(ceiling / 2**30 if 0 < ceiling < 2**50 else None)
 
 
 def fail(message: str, cause: Cause | None = None) -> KataError:
@@ -838,14 +691,15 @@ def in_graph(
     inputs += list((others or {}).items())
     if not inputs:
         return
-    with torch.enable_grad():
-        got = tensor(names[0], unpack(call(fn, *leaves, explain=explain), names)[0])
+    # Run in the kata process, where its autograd graph lives: the result, and the gradients autograd gives.
+    found = call(fn, *leaves, explain=explain, probe=list((others or {}).values()))
+    got = tensor(names[0], unpack(found.get("result"), names)[0])
     listed = _listed([n for n, _ in inputs])
     subject = f"{names[0]} from {describe_call(fn, leaves)}"
-    if got.grad_fn is None and not any(got is leaf for _, leaf in inputs):
+    if not found.get("grad_fn") and not found.get("is_input"):
         state = (
             "is a new leaf (it requires grad, but has no grad_fn that leads back to them)"
-            if got.requires_grad
+            if found.get("requires_grad")
             else "does not (it has no grad_fn)"
         )
         raise fail(
@@ -856,9 +710,8 @@ def in_graph(
             "follow, and torch.autograd (kata 9 runs your layers, loss and net under it) cannot differentiate it.",
             cause("any/left-torch"),
         )
-    dout = torch.randn(got.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(got.dtype)
-    with torch.enable_grad():
-        grads = torch.autograd.grad(got, [leaf for _, leaf in inputs], grad_outputs=dout, allow_unused=True)
+    dout = reference_dout(got)
+    grads = list(found.get("grads") or [None] * len(inputs))
     unreached = [name for (name, _), grad in zip(inputs, grads) if grad is None]
     if unreached:
         cut = _listed(unreached)

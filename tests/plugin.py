@@ -28,6 +28,7 @@ TRACKS = ("katas", "solutions")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 from tests import deps, judge  # noqa: E402
+from tools.judge import said, sealed  # noqa: E402
 from tools.manifest import Kata, ManifestError, by_module, by_number, katas  # noqa: E402
 from tools.runner import Outcome, next_steps, parse_seconds, seconds_argument  # noqa: E402
 
@@ -157,13 +158,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_channel_key] = channel
     root = Path(os.environ.get("KATA_ROOT") or ROOT)
     hung = channel.hung(root / track)
-    judge.start_session(judge.Session(track, root, timeout, hung=hung, arm=channel.arm))
+    # Kata code runs in a process of its own, started now: before any test module is collected here.
+    kata = sealed.Client(track, root, channel.folder)
+    kata.start()
+    judge.start_session(judge.Session(track, root, timeout, kata, hung=hung, arm=channel.arm, tell=channel.emit))
     baseline = judge.world()
     baseline.update({"default dtype": __import__("torch").float32, "grad mode": True})
     config.stash[_baseline_key] = baseline
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    with contextlib.suppress(AssertionError):
+        judge.session().kata.close()
     channel = config.stash.get(_channel_key, None)
     if channel and channel.events:
         channel.events.close()
@@ -219,6 +225,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         "mistakes": [],  # the ids (tests/mistakes.toml) of the likely causes the message names
     }
     item.config.stash[_channel_key].emit("start", test=item.nodeid, kata=kata.number if kata else None)
+    if kata is not None:  # a kata process that is alive (a new one when the last ended: forked here, between tests)
+        session = judge.session()
+        with contextlib.suppress(Exception):  # a kata process that cannot start fails the test's first call
+            session.kata.begin(session.timeout, session.hung, judge.test().ran)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -228,12 +238,12 @@ def pytest_runtest_call(item: pytest.Item):
         return (yield)
     session = judge.session()
     try:
-        with judge.watching(state), session.limit(session.timeout) as clock:
+        with session.limit(session.timeout) as clock:
             result = yield
     except judge.KataError:
         raise
-    except judge.TimedOut as error:
-        raise timed_out(error, state, clock, item.config) from None
+    except judge.TimedOut as error:  # in the kata process (its clock), or in the test's own code
+        raise timed_out(error, state, getattr(error, "clock", clock), item.config) from None
     except judge.Stopped as error:
         frames = judge._frames_in_track(error)
         kata = (judge._kata_of_frame(frames[-1]) if frames else None) or state.kata
@@ -283,8 +293,7 @@ def timed_out(error: judge.TimedOut, state: judge.Test, clock: judge.Clock, conf
         )
     if mine:
         again = f"{mine[-1].name} did not finish in an earlier test ({used}), so it is not run again"
-        session.hung[(mine[-1].filename, mine[-1].name)] = again
-        config.stash[_channel_key].emit("hung", file=mine[-1].filename, function=mine[-1].name, message=again)
+        session.quarantine(mine[-1].filename, mine[-1].name, again)
     return judge.KataError(judge._frame(culprit, text), blame=culprit.number)
 
 
@@ -321,10 +330,7 @@ def _unreported(error: BaseException) -> tuple[BaseException, str] | None:
     if not leaves or not all(isinstance(e, UNREPORTED) for e in leaves):
         return None
     first = leaves[0]
-    if isinstance(first, pytest.PytestUnhandledThreadExceptionWarning):
-        doing = "a thread your code started (where no caller sees its errors)"
-    else:
-        doing = "a `__del__` method of your code (run when Python frees an object, where no caller sees its errors)"
+    doing = said.UNREPORTED["thread" if isinstance(first, pytest.PytestUnhandledThreadExceptionWarning) else "del"]
     return first.__cause__ or first, doing
 
 

@@ -4,15 +4,12 @@ import torch
 from torch import nn
 
 from tests import judge
+from tests.stand_ins import reference
 
 mod = judge.load("autograd_bridge")
 KEYS = ("W1", "b1", "W2", "b2")
 WANT_MAP = {"W1": "linear_1.weight", "b1": "linear_1.bias", "W2": "linear_2.weight", "b2": "linear_2.bias"}
 LOAD_CRASH = {r"size mismatch": "autograd_bridge/layer-size-mismatch"}
-
-
-def reference(x, W1, b1, W2, b2):
-    return torch.sigmoid(torch.relu(x @ W1.T + b1) @ W2.T + b2)
 
 
 def l2(out, labels):
@@ -25,17 +22,6 @@ def random_params(inp, hidden, out, seed, dtype=torch.float64):
     return {key: torch.randn(*shape, generator=g, dtype=dtype) for key, shape in shapes.items()}
 
 
-class OracleNet:
-    """Stands in for a TwoLayerNet: the same params and forward, written here with torch ops."""
-
-    def __init__(self, params):
-        self.params = dict(params)
-        self.grads = {key: torch.zeros_like(p) for key, p in params.items()}
-
-    def forward(self, x):
-        return reference(x, *(self.params[k] for k in KEYS)), None
-
-
 def test_the_module_has_the_four_layers_in_order():
     module = judge.call(mod.TwoLayerPytorch, 6, 5, 4)
     for name, kind in (
@@ -45,7 +31,7 @@ def test_the_module_has_the_four_layers_in_order():
         ("sigmoid", nn.Sigmoid),
     ):
         layer = getattr(module, name, None)
-        if not isinstance(layer, kind):
+        if not judge.is_a(layer, kind):
             raise judge.fail(f"TwoLayerPytorch(6, 5, 4).{name} should be an nn.{kind.__name__}; it is {layer!r}.")
     judge.value(
         "linear_2's (in_features, out_features)",
@@ -92,9 +78,9 @@ def test_key_map_names_the_state_dict_entries():
 def test_to_pytorch_copies_a_trained_net():
     for dtype in (torch.float64, torch.float32):
         params = random_params(7, 5, 3, seed=1, dtype=dtype)
-        net = OracleNet(params)
+        net = judge.stand_in("OracleNet", params)  # a TwoLayerNet's stand-in, in the kata's process
         module = judge.call(mod.to_pytorch, net, explain=LOAD_CRASH)
-        if not isinstance(module, nn.Module):
+        if not judge.is_a(module, nn.Module):
             raise judge.fail(f"to_pytorch returned {judge.kind(module)}; expected a TwoLayerPytorch.")
         state = module.state_dict()
         kinds = {(t.dtype, t.device) for t in state.values()}
@@ -140,7 +126,7 @@ def grads_of(got):
 
 def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
     params = random_params(6, 4, 3, seed=3)
-    net = OracleNet(params)
+    net = judge.stand_in("OracleNet", params)
     originals = {key: (p, p.clone()) for key, p in net.params.items()}
     grads_before = {key: g.clone() for key, g in net.grads.items()}
     x = torch.randn(5, 6, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
@@ -203,8 +189,7 @@ def test_sgd_step_matches_the_hand_written_update():
     grads = torch.autograd.grad(loss, leaves)
     # Gradients left over from an earlier step, as a previous backward leaves them: the step must not add them.
     stale = {key: torch.full_like(params[key], 0.5) for key in KEYS}
-    for key, name in WANT_MAP.items():
-        module.get_parameter(name).grad = stale[key].clone()
+    judge.stand_in("with_grads", module, {name: stale[key] for key, name in WANT_MAP.items()})
     got_loss = judge.call(mod.sgd_step, module, x, labels, lr)
     with torch.no_grad():
         after = {k: params[k] - lr * g for k, g in zip(KEYS, grads)}

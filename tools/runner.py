@@ -37,6 +37,7 @@ from typing import Any, BinaryIO, TextIO
 
 from tools import seal
 from tools.cli import Parser
+from tools.judge import processes, said
 from tools.manifest import ROOT, Kata, by_module, by_number, command, katas
 
 GRACE = 3.0  # seconds past a block's deadline before the worker is killed from outside
@@ -109,7 +110,7 @@ class _Watch:
     started: bool = False  # pytest began collecting
     refused: int | None = None  # pytest's exit code when it could not run (usage or internal error)
     stopped_by: int | None = None  # the signal that stopped (paused) the worker, which was then ended
-    over_memory: bool = False  # it held more than MEMORY_GB in memory, and was ended
+    over_memory: bool = False  # it held more than processes.MEMORY_GB in memory, and was ended
 
 
 def run(
@@ -128,6 +129,7 @@ def run(
     (`prepare_warm`), instead of starting a fresh interpreter: a run then costs what its tests cost.
     Only where fork is safe with torch (Linux); elsewhere a fresh process, with the same guarantees.
     """
+    processes.keep_private()  # it holds the workers' event files: no kata code may open them through /proc
     blocked = seal.blocked(ROOT) if sealed else {}  # a student copy whose judging files were edited
     if blocked:
         return _sealed_run(jobs, blocked, live, workers, pytest_args, warm)
@@ -168,9 +170,6 @@ def run(
     return results
 
 
-IGNORED = ("SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF")  # by the supervisor, not by kata code
-
-
 def _sealed_run(
     jobs: Sequence[Job], blocked: dict[int, list[str]], live: bool, workers: int, pytest_args: Sequence[str], warm: bool
 ) -> list[list[Outcome]]:
@@ -178,17 +177,18 @@ def _sealed_run(
     failure each that says which files, and no test of theirs runs; the others are judged as usual."""
     results: list[list[Outcome]] = []
     left: list[tuple[int, Job]] = []
-    said: set[str] = set()
+    shown: set[str] = set()
     for index, job in enumerate(jobs):
         named = [k for k in katas() if any(a.split("::")[0] == k.test_file for a in job.args)]
         out = [k for k in named or katas() if k.number in blocked]
         results.append([_unsealed(k, blocked[k.number]) for k in out])
-        said.update(line for k in out for line in blocked[k.number])
+        shown.update(line for k in out for line in blocked[k.number])
         kept = tuple(a for a in job.args if a.split("::")[0] not in {k.test_file for k in out})
         if (named and len(out) < len(named)) or not out:
             left.append((index, replace(job, args=kept)))
-    if live and said:
-        print("Not judged: a file that judges differs from the release.\n" + "\n".join(sorted(said)) + "\n", flush=True)
+    if live and shown:
+        lines = "\n".join(sorted(shown))
+        print(f"Not judged: a file that judges differs from the release.\n{lines}\n", flush=True)
     judged = run([job for _, job in left], live, workers, pytest_args, warm, sealed=False) if left else []
     for (index, _), outcomes in zip(left, judged):
         results[index] += outcomes
@@ -224,7 +224,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
     saved = {name: signal.signal(getattr(signal, name), interrupt) for name in ends}
     # Signals whose default would end the supervisor without a word, and which nobody sends it but kata code
     # (os.kill(os.getppid(), ...)): ignored while it judges.
-    for name in IGNORED:
+    for name in processes.IGNORED:
         if hasattr(signal, name):
             saved[name] = signal.signal(getattr(signal, name), signal.SIG_IGN)
     try:
@@ -262,6 +262,7 @@ def _supervise(
                 "first": first,
                 "skip": sorted(skip),
                 "folder": str(folder),
+                "memory_gb": processes.MEMORY_GB,  # the ceiling of the worker and of its kata process
                 "args": [*pytest_args, *(["--no-header"] if launch else [])],
             }
             (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -295,8 +296,8 @@ def _supervise(
                     first, skip = job, done
                     continue
             else:  # it ended outside any test: the job's other tests cannot run
-                paused = watch.stopped_by is not None and f"paused by signal {_signal_name(watch.stopped_by)}"
-                big = watch.over_memory and f"it held more than {MEMORY_GB} GB of memory"
+                paused = watch.stopped_by is not None and f"paused by signal {processes.signal_name(watch.stopped_by)}"
+                big = watch.over_memory and f"it held more than {processes.MEMORY_GB} GB of memory"
                 why = f"the test process ended before it ({paused or big or _exit_status(rc)})"
                 results[job] += [_not_run(test, why) for test in watch.collected.get(job, []) if test not in done]
             first, skip = job + 1, set()
@@ -359,10 +360,10 @@ def _follow(
             _handle(watch, event, results, hung)
         if exited:
             break
-        watch.stopped_by = _stopped_by(process.pid)
+        watch.stopped_by = processes.stopped_by(process.pid)
         if time.time() >= looked + 0.25:  # RLIMIT_DATA misses shared memory (mmap): what it holds counts too
             looked = time.time()
-            watch.over_memory = _resident(process.pid) > MEMORY_GB
+            watch.over_memory = processes.resident(process.pid) > processes.MEMORY_GB
         if watch.stopped_by is not None or watch.over_memory:  # paused (SIGSTOP...) or too big: end it now
             process.kill()
             process.wait()
@@ -379,18 +380,6 @@ def _follow(
             break
         time.sleep(0.03)
     return watch, process.returncode, killed
-
-
-def _stopped_by(pid: int) -> int | None:
-    """The signal that paused the process (SIGSTOP, SIGTSTP...), or None while it runs (or ended, or the OS
-    cannot tell). The process stays as it was: waitid only looks (WNOWAIT)."""
-    if not hasattr(os, "waitid"):  # Windows
-        return None
-    try:
-        info = os.waitid(os.P_PID, pid, os.WSTOPPED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return None
-    return info.si_status if info is not None and info.si_code == os.CLD_STOPPED else None
 
 
 def _text(path: Path) -> str:
@@ -472,48 +461,26 @@ def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str
     frames = [m.groupdict() for m in FRAME.finditer(dump)]  # innermost first, thread after thread
     mine = [f for f in frames if Path(f["file"]).parent.name == track and by_module(Path(f["file"]).stem)]
     culprit = by_module(Path(mine[0]["file"]).stem) if mine else tested
-    where, outer = "", None
+    at, outer = "", None
     if mine and culprit:
         outer = [f for f in mine if by_module(Path(f["file"]).stem) == culprit][-1]
-        top = outer["function"] == "<module>"
-        function = "at the top level of the file (outside any function)" if top else f"in {outer['function']}"
-        where = f" {function}, at {culprit.path(track)}:{mine[0]['line']}"
+        at = said.where(outer["function"], culprit.path(track), mine[0]["line"])
     timed_out = killed or "Timeout" in dump
     stopped = None
     if timed_out:
-        text = (
-            f"this test did not finish in time and was stopped from outside{where}: it was waiting inside one "
-            "call (a sleep, a lock, or a computation far too large) where no time limit can reach. "
-            "Look for that call, or an endless loop around it"
-        )
+        text = said.stopped_from_outside(at)
         if outer is not None and culprit is not None:
-            again = (
-                f"importing {culprit.path(track)} was stopped from outside in an earlier test: the code at the top "
-                "level of the file runs on import, and it does not end"
-                if outer["function"] == "<module>"
-                else f"{outer['function']} was stopped from outside in an earlier test, so it is not run again"
-            )
+            again = said.stopped_again(outer["function"], culprit.path(track))
             stopped = {"file": outer["file"], "function": outer["function"], "message": again}
     elif watch.over_memory:
-        text = f"this test was ended{where}: {out_of_memory(MEMORY_GB)}"
+        text = f"this test was ended{at}: {said.out_of_memory(processes.MEMORY_GB)}"
     elif watch.stopped_by is not None:
-        how = f"stopped by signal {_signal_name(watch.stopped_by)}"
-        text = (
-            f"the test process was paused while this test ran{where} ({how}), so it was ended. Your code must "
-            "return its result, not pause or end its own process (os.kill, signal.raise_signal)"
-        )
+        text = said.paused(at, f"stopped by signal {processes.signal_name(watch.stopped_by)}")
     else:
         how = _exit_status(rc)
-        text = (
-            f"the test process ended while this test ran{where} ({how}). Your code must return its result, "
-            "not end the program (sys.exit, os._exit, os.kill) or crash it"
-        )
+        text = said.ended(at, how)
         if outer is not None and culprit is not None:
-            again = (
-                f"importing {culprit.path(track)} ended the test process ({how}) in an earlier test"
-                if outer["function"] == "<module>"
-                else f"{outer['function']} ended the test process ({how}) in an earlier test, so it is not run again"
-            )
+            again = said.ended_again(outer["function"], culprit.path(track), how)
             stopped = {"file": outer["file"], "function": outer["function"], "message": again}
     message = _framed(tested, culprit, text)
     outcome = Outcome(test=watch.test, passed=False, blame=culprit.number if culprit else None, message=message, ran=())
@@ -531,17 +498,10 @@ def _framed(tested: Kata | None, culprit: Kata | None, text: str) -> str:
 
 def _exit_status(rc: int | None) -> str:
     if rc is not None and rc < 0:
-        return f"killed by signal {_signal_name(-rc)}"
+        return f"killed by signal {processes.signal_name(-rc)}"
     if rc is not None and rc >= 0xC0000000:  # Windows: an NTSTATUS, such as 0xC0000005 for an access violation
         return f"crashed, Windows status {rc:#x}"
     return f"exit code {rc}"
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)
 
 
 def _not_run(test: str, why: str) -> Outcome:
@@ -560,26 +520,8 @@ def _not_run(test: str, why: str) -> Outcome:
 # Nothing outlives a run: each worker leads a process group of its own, the processes kata code
 # starts end with it, and a worker whose supervisor is killed ends itself.
 
-MEMORY_GB = 4  # a worker's ceiling: what it allocates (RLIMIT_DATA) and what it holds in memory (Linux)
 
-
-def out_of_memory(ceiling_gb: float | None) -> str:
-    """What to say when kata code ran out of memory, or went over the ceiling (None: the OS said it ran out)."""
-    used = f"used more than {ceiling_gb:g} GB" if ceiling_gb else "ran out"
-    return (
-        f"your code {used} of memory (the limit of a test's process). The katas' tensors are small: look for a "
-        "tensor far larger than the inputs (a product of the wrong shapes, a batch dimension squared) or a list "
-        "that grows without end"
-    )
-
-
-def _resident(pid: int) -> float:
-    """The process's resident memory in GB, shared pages included (Linux; 0 where it cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
-    except (OSError, ValueError, IndexError, AttributeError):
-        return 0.0
+out_of_memory = said.out_of_memory  # (its one wording is in tools/judge/said.py)
 
 
 # A new session: the worker leads its own process group, which its children join (Windows: a new group).
@@ -668,12 +610,13 @@ def _confine(folder: Path) -> None:
     supervisor's temporary folder) when its supervisor is gone."""
     if os.name == "nt":
         return
+    processes.keep_private()
     with contextlib.suppress(OSError):  # already a leader when started with start_new_session
         os.setsid()
     try:
         import resource
 
-        ceiling = MEMORY_GB * 2**30
+        ceiling = processes.MEMORY_GB * 2**30
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)
         if hard == resource.RLIM_INFINITY or hard > ceiling:
             resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
@@ -789,15 +732,19 @@ def work(spec_path: Path, forget: bool = True) -> None:
     Before each job the modules of the previous one are forgotten (not before the first job of a
     forked worker: its parent imported the tests and never any kata)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
-    for name in IGNORED:  # inherited from the supervisor (a fork, or an exec): kata code gets the defaults
+    for name in processes.IGNORED:  # the kata process (tools/judge/sandbox.py) is our child: kata code reaches us
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     import pytest
 
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    processes.RESIDENT_GB = spec.get("memory_gb", processes.MEMORY_GB)  # the supervisor's ceiling, for kata code
     _confine(Path(spec["folder"]))
-    # Opened once, before any kata code runs, and handed to the plugin: removing the folder cuts nothing.
+    # Opened once, before any kata code runs, and handed to the plugin; then its name is removed (the supervisor
+    # holds it open too), so no process can open it by name to write a verdict of its own.
     events = open(Path(spec["folder"]) / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+    with contextlib.suppress(OSError):  # Windows: a file held open keeps its name
+        (Path(spec["folder"]) / "events.jsonl").unlink()
     base_path, base_env = list(sys.path), dict(os.environ)
     for index in range(spec["first"], len(spec["jobs"])):
         job = spec["jobs"][index]

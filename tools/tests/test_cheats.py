@@ -358,15 +358,17 @@ def test_a_thread_the_kata_leaves_running_cannot_patch_pytest_later(judged):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reaches the event channel through /proc")
 @pytest.mark.xfail(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
     strict=True,
-    reason="still forges on the sealed judge: the kata process reopens its parent's events file through "
-    "/proc/<ppid>/fd/<n> (the same user may), writes passing 'end' lines and ends its parent",
+    reason="root may open any process's descriptors through /proc/<pid>/fd/<n>: as root, the kata process reopens "
+    "its parent's events file, writes passing 'end' lines and ends its parent. Any other user may not: the "
+    "supervisor and the worker are not dumpable (tools/judge/processes.keep_private)",
 )
 def test_a_kata_cannot_write_to_the_supervisors_event_channel(tmp_path):
     """f. Forged "end" lines (passed) and "job-done" written to the worker's events.jsonl, then the process
     ends. Old main: by the worker's own descriptor, "kata-1 (affine) passes every test" and grade's point.
-    Sealed, the kata process holds no such descriptor, and the file's name is removed, but its parent's
-    descriptor can be opened again by /proc/<ppid>/fd/<n>."""
+    Sealed, the kata process holds no such descriptor, the file's name is removed, and its parent's descriptor
+    cannot be opened again by /proc/<ppid>/fd/<n> (the worker is not dumpable), except by root."""
     cheat = Cheat(EVENTS.replace("SPARE", str(os.getpid())), "_forge()")
     root = hostile(tmp_path / "tree", cheat)
     judged = (f"{AFFINE}::test_forward_on_the_tutorial_inputs",)

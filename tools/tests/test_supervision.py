@@ -24,6 +24,7 @@ import pytest
 
 from tests.judge import WALL_FACTOR
 from tools import runner, stubs
+from tools.judge import processes
 from tools.manifest import ROOT, by_number
 from tools.runner import GRACE, Job, Outcome
 
@@ -290,7 +291,7 @@ QUICK = {
     "tensor_subclass": Case("relu", LIAR, (2,)),
     # An exception without a message: its name alone, not "GeneratorExit:".
     "bare_exception": Case("relu", before(RELU_BACKWARD, "raise GeneratorExit"), (2,)),
-    # Kata code that stops pytest's run after the test it is in: the tests left are failures, not absent.
+    # Kata code that tries to stop pytest's run after the test it is in (it reaches only its own process).
     "session_stop": Case(
         "relu",
         before(
@@ -364,7 +365,7 @@ def test_ending_the_program_in_affine_is_blamed_on_kata_1_by_kata_7(quick, case)
 
 
 @pytest.mark.parametrize(
-    "case", ["skip_from_getattr", "skip_from_len", "xfail", "unittest_skip", "pytest_exit", "pytest_exit_on_import"]
+    "case", ["skip_from_getattr", "xfail", "unittest_skip", "pytest_exit", "pytest_exit_on_import"]
 )
 def test_kata_code_cannot_decide_a_test_outcome(quick, case):
     """A skip, an xfail or an exit raised by kata code, anywhere it runs, is a failure of that test, and every
@@ -393,9 +394,20 @@ def test_an_error_in_a_del_method_is_named_where_it_was_raised(quick, case, said
 
 
 def test_a_tensor_subclass_cannot_redefine_what_equal_means(quick):
+    """Only plain data leaves the kata process: the Liar arrives as a plain tensor, judged by its numbers."""
     outcomes = quick[0]["tensor_subclass"]
-    assert_all_fail(outcomes, blame=2)
-    assert all("returned a Liar, a subclass of torch.Tensor" in o.message for o in outcomes), show(outcomes)
+    failed = [o for o in outcomes if not o.passed]
+    assert len(failed) >= 4 and all(o.blame == 2 for o in failed), show(outcomes)  # a backward that only
+    # agrees with its own (wrong) forward may pass the central-differences test; the forward's tests fail
+    assert any("wrong values" in o.message for o in outcomes), show(outcomes)
+    assert not any("Liar" in o.message for o in outcomes), show(outcomes)
+
+
+def test_a_result_whose_own_methods_would_skip_crosses_as_its_items(quick):
+    """A tuple subclass whose __len__ calls pytest.skip: its items cross as a plain tuple, nothing of its class
+    runs where the tests are, and the (right) relu is judged by its values."""
+    outcomes = quick[0]["skip_from_len"]
+    assert len(outcomes) == 5 and all(o.passed for o in outcomes), show(outcomes)
 
 
 def test_an_exception_without_a_message_is_named_alone(quick):
@@ -404,12 +416,13 @@ def test_an_exception_without_a_message_is_named_alone(quick):
     assert all("raised GeneratorExit\n" in o.message for o in outcomes), show(outcomes)
 
 
-def test_tests_that_never_ran_are_failures(quick):
+def test_kata_code_cannot_stop_the_run_from_its_own_process(quick):
+    """Kata code that finds pytest's Session in its heap and sets shouldstop changes its own process only: every
+    test runs and is judged (the relu is right; the search of its heap at every call is slow)."""
     outcomes = quick[0]["session_stop"]
     assert len(outcomes) == 5, f"every one of kata 2's 5 tests must be reported:\n{show(outcomes)}"
-    unrun = [o for o in outcomes if o.did_not_run]
-    assert len(unrun) == 4 and all(not o.passed and o.blame == 2 for o in unrun), show(outcomes)
-    assert all("did not run" in o.message for o in unrun), show(unrun)
+    assert not any(o.did_not_run for o in outcomes), show(outcomes)  # (its heap search may run out of time)
+    assert outcomes[0].passed, show(outcomes)
 
 
 def test_a_run_that_judges_nothing_is_not_a_success(tmp_path):
@@ -689,7 +702,7 @@ def test_a_test_that_allocates_without_end_is_one_line_about_memory(tmp_path):
     run = judge_live([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=root)], tmp_path)
     (outcomes,) = run.outcomes
     assert_all_fail(outcomes, blame=2)
-    assert f"used more than {runner.MEMORY_GB} GB of memory" in outcomes[0].message, outcomes[0].message
+    assert f"used more than {processes.MEMORY_GB} GB of memory" in outcomes[0].message, outcomes[0].message
     assert_clean(outcomes, run.live)
 
 
@@ -823,7 +836,7 @@ def test_signals_that_kata_code_sends_its_supervisor_do_not_end_the_run(tmp_path
 @pytest.mark.skipif(sys.platform != "linux", reason="the supervisor reads a worker's resident memory in /proc")
 def test_shared_memory_that_grows_without_end_is_one_line_about_memory(tmp_path, monkeypatch):
     """mmap(MAP_SHARED) is not counted by RLIMIT_DATA: the supervisor ends a worker that holds too much."""
-    monkeypatch.setattr(runner, "MEMORY_GB", 1.5)  # the supervisor's ceiling, kept small to spare the machine
+    monkeypatch.setattr(processes, "MEMORY_GB", 1.5)  # the ceiling, kept small to spare the machine
     hoard = (
         "import mmap\nhoard = []\nwhile True:\n"
         "    hoard.append(mmap.mmap(-1, 2**27, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS))\n"

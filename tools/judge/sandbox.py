@@ -1,0 +1,376 @@
+"""The kata process: it imports and runs the learner's code, and holds nothing of the tests.
+
+The judge (tests/judge.py, through tools/judge/sealed.py) starts it before pytest collects a test:
+forked on Linux, a fresh interpreter elsewhere. It keeps the connection to the judge and no other
+file of the worker's (the supervisor's events file included); its output goes to files of its own,
+handed to the judge with each answer. Each request runs as the judge ran kata code in its own
+process before: under the test's time limit (processor and clock; a wait inside one C call is
+the judge's to end, after faulthandler has written where it was), watching which katas'
+functions run and refusing one that already ran past its limit, with os._exit made an
+exception, and torch's global settings checked after.
+Whatever kata code patches here (the judge's modules, pytest, torch) stays here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tools.judge import limits, wire
+from tools.judge.processes import IGNORED
+from tools.manifest import Kata, by_module, closure
+
+OUTPUT_SENT = 200_000  # characters of output per answer at most; the rest is counted, not sent
+
+
+@dataclass
+class Config:
+    """What the kata process needs to know, set once by the judge."""
+
+    track: str
+    root: str
+    dump: str  # where faulthandler writes the traceback of a hard stop or a crash
+
+
+class Recorded(Exception):
+    """An error already turned into data (with what the judge needs to frame it)."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__(record.get("message", ""))
+        self.record = record
+
+
+@dataclass
+class Sandbox:
+    config: Config
+    hung: dict[tuple[str, str], str] = field(default_factory=dict)  # (file, function) -> message
+    unusable: dict[str, str] = field(default_factory=dict)  # kata module -> why its import cannot be used
+    limit: float = 10.0  # processor seconds for the test's kata code
+    cpu: float = 0.0  # used so far in this test
+    wall: float = 0.0
+    ran: set[int] = field(default_factory=set)
+    world_change: list[str] = field(default_factory=list)
+    unreported: list[dict[str, Any]] = field(default_factory=list)  # errors no caller saw (a __del__, a thread)
+    baseline: dict[str, Any] = field(default_factory=dict)
+    rng: bytes = b""
+    files: dict[str, int | None] = field(default_factory=dict)
+    output: list[tuple[Any, int]] = field(default_factory=list)  # capture file, offset read up to
+
+    @property
+    def package_dir(self) -> Path:
+        return Path(self.config.root) / self.config.track
+
+    # -- what the judge says with each request, and what the answer says back ------------------
+
+    def on_context(self, said: dict[str, Any]) -> None:
+        if "grad" in said:
+            torch.set_grad_enabled(bool(said["grad"]))
+        rng = said.get("rng")
+        if type(rng) is bytes and rng:
+            torch.set_rng_state(torch.frombuffer(bytearray(rng), dtype=torch.uint8))
+            self.rng = rng
+
+    def report(self) -> dict[str, Any]:
+        said: dict[str, Any] = {"ran": sorted(self.ran)}
+        state = torch.get_rng_state().numpy().tobytes()
+        if state != self.rng:
+            said["rng"] = self.rng = state
+        for name in ("out", "err"):
+            text = self._read(name == "err")
+            if text:
+                said[name] = text
+        if self.world_change:
+            said["world"] = self.world_change[:]
+            self.world_change.clear()
+        said["used"] = [self.cpu, self.wall]
+        return said
+
+    def _read(self, err: bool) -> str:
+        sys.stdout.flush() if not err else sys.stderr.flush()
+        capture, offset = self.output[err]
+        data = os.pread(capture.fileno(), 4 * OUTPUT_SENT + 1, offset)
+        size = os.fstat(capture.fileno()).st_size
+        self.output[err] = (capture, size)
+        text = data.decode("utf-8", "replace")
+        if size - offset > len(data) or len(text) > OUTPUT_SENT:
+            cut = text[:OUTPUT_SENT]
+            return cut + f"\n... and {size - offset - len(cut.encode()):,} more bytes of output not shown.\n"
+        return text
+
+    # -- the guard around every request ----------------------------------------------------------
+
+    def guard(self, run: Callable[[], Any]) -> Any:
+        left = self.limit - self.cpu
+        wall_left = self.limit * limits.WALL_FACTOR - self.wall
+        before = limits.world()
+        try:
+            with self.watching(), limits.time_limit(max(left, 0.05), max(wall_left, 0.1)) as clock:
+                try:
+                    result = run()
+                    if self.unreported:  # raised in a __del__ or a thread while it ran: the call failed
+                        raise Recorded(self.unreported.pop(0))
+                    return result
+                except (limits.TimedOut, Recorded):
+                    raise
+                except BaseException as error:  # turned into data here, under the time limit (its __str__ is code)
+                    raise Recorded(wire.error_record(error)) from None
+        except limits.TimedOut as error:
+            record = wire.error_record(error)
+            record["clock"] = {k: getattr(clock, k) for k in ("limit", "wall_limit", "cpu", "wall", "stopped_by")}
+            raise Recorded(record) from None
+        finally:
+            self.cpu += clock.cpu
+            self.wall += clock.wall
+            changed = limits.changes(before, limits.world())
+            if changed:
+                self.world_change[:] = [changed, limits.was(before, changed)]
+                limits.restore(before)
+
+    def kata_of_file(self, filename: str) -> int | None:
+        number = self.files.get(filename, -1)
+        if number == -1:
+            path = Path(filename)
+            kata = by_module(path.stem) if path.parent == self.package_dir else None
+            number = self.files[filename] = kata.number if kata else None
+        return number
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Record which katas' functions run; stop at once a function known to loop forever."""
+
+        def tracer(frame: Any, event: str, arg: Any) -> None:
+            code = frame.f_code
+            number = self.kata_of_file(code.co_filename)
+            if number is not None and code.co_name != "<module>":
+                self.ran.add(number)
+                message = self.hung.get((code.co_filename, code.co_name))
+                if message:
+                    raise limits.Stopped(message)
+
+        previous = sys.gettrace()
+        sys.settrace(tracer)
+        try:
+            yield
+        finally:
+            sys.settrace(previous)
+
+    # -- the operations ----------------------------------------------------------------------------
+
+    def begin(self, bridge: wire.Bridge, limit: float, hung: list) -> None:
+        """A new test: forget the last one's objects, restore torch's settings, a fresh time budget."""
+        bridge.reset()
+        limits.restore(self.baseline)
+        self.limit, self.cpu, self.wall = float(limit), 0.0, 0.0
+        self.ran = set()
+        self.hung = {(str(self.package_dir / Path(f).name), fn): m for f, fn, m in hung}
+
+    def package(self) -> Any:
+        track = self.config.track
+        if track not in sys.modules:
+            init = self.package_dir / "__init__.py"
+            spec = importlib.util.spec_from_file_location(track, init, submodule_search_locations=[str(init.parent)])
+            assert spec is not None and spec.loader is not None, f"{init} is missing"
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[track] = module
+            spec.loader.exec_module(module)
+        return sys.modules[track]
+
+    def load(self, bridge: wire.Bridge, module: str) -> Any:
+        """Import a kata module and, first, each kata it builds on, checking that none changes torch's settings.
+        A failure is data: which kata, doing what, and whether that module is now unusable for the session."""
+        kata = by_module(module)
+        if kata is None:
+            raise Recorded({"type": "LookupError", "ancestors": ["LookupError"], "message": module, "frames": []})
+        track = self.config.track
+        try:
+            with self.not_watching():
+                self.package()
+        except BaseException as error:
+            doing = f"importing {track}/__init__.py"
+            raise Recorded({**wire.error_record(error), "doing": doing, "kata": module}) from None
+        for need in [*closure(kata), kata]:
+            self._import(need)
+        return sys.modules[f"{track}.{kata.module}"]
+
+    def _import(self, need: Kata) -> None:
+        track, name = self.config.track, f"{self.config.track}.{need.module}"
+        stopped = self.hung.get((str(self.package_dir / f"{need.module}.py"), "<module>"))
+        if stopped and need.module not in self.unusable:
+            self.unusable[need.module] = stopped
+        if name not in sys.modules and need.module not in self.unusable:
+            before = limits.world()
+            try:
+                with self.not_watching():
+                    importlib.import_module(name)
+                if self.unreported:  # the file's top level raised where no caller sees it: the import failed
+                    raise Recorded({**self.unreported.pop(0), "kata": need.module})
+            except Recorded:
+                sys.modules.pop(name, None)
+                raise
+            except limits.TimedOut as error:
+                frames = [
+                    f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == self.package_dir
+                ]
+                at = f" (stopped at {need.path(track)}:{frames[-1].lineno}: {(frames[-1].line or '').strip()})"
+                self.unusable[need.module] = (
+                    f"importing {need.path(track)} did not finish within the test's time limit: the code at the "
+                    "top level of the file (outside any function) runs on import, and it does not end"
+                    + (at if frames else "")
+                )
+            except limits.Stopped:
+                raise
+            except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
+                sys.modules.pop(name, None)
+                doing = f"importing {need.path(track)}"
+                raise Recorded({**wire.error_record(error), "doing": doing, "kata": need.module}) from None
+            changed = limits.changes(before, limits.world())
+            if changed:
+                limits.restore(before)
+                self.unusable[need.module] = (
+                    f"{need.path(track)} changed {changed} when imported: leave global settings alone "
+                    "(no torch.set_... calls at the top of the file)"
+                )
+        if need.module in self.unusable:
+            raise Recorded(
+                {
+                    "type": "Unusable",
+                    "ancestors": [],
+                    "message": self.unusable[need.module],
+                    "frames": [],
+                    "kata": need.module,
+                    "unusable": True,
+                }
+            )
+
+    @contextlib.contextmanager
+    def not_watching(self) -> Iterator[None]:
+        previous = sys.gettrace()
+        sys.settrace(None)
+        try:
+            yield
+        finally:
+            sys.settrace(previous)
+
+    def probe(self, bridge: wire.Bridge, fn: Any, leaves: list, others: list) -> dict[str, Any]:
+        """Call fn on leaves that require grad, as torch.autograd runs a layer, and say whether its first result
+        stays in autograd's graph, with the gradients autograd gives each input (None where unreached)."""
+        with torch.enable_grad():
+            result = fn(*leaves)
+            got = result[0] if isinstance(result, tuple) and tuple.__len__(result) else result  # (not its own len)
+            found: dict[str, Any] = {"result": result}
+            if not isinstance(got, torch.Tensor):
+                return found
+            inputs = [a for a in leaves if isinstance(a, torch.Tensor) and a.requires_grad] + list(others)
+            found.update(grad_fn=got.grad_fn is not None, requires_grad=got.requires_grad)
+            found["is_input"] = any(got is a for a in inputs)
+            if got.requires_grad and inputs:
+                dout = reference_dout(got)
+                found["grads"] = list(torch.autograd.grad(got, inputs, grad_outputs=dout, allow_unused=True))
+        return found
+
+    def stand_in(self, bridge: wire.Bridge, name: str, args: list) -> Any:
+        """An object of the tests' own (tests/stand_ins.py), made here, where the kata's autograd can reach it."""
+        module = importlib.import_module("tests.stand_ins")
+        return getattr(module, name)(*args)
+
+
+def reference_dout(got: torch.Tensor) -> torch.Tensor:
+    """The upstream gradient both processes use to probe a result: the same numbers on each side."""
+    return torch.randn(got.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(got.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# The process
+
+
+def main(conn: Any, config: Config) -> None:
+    """The kata process's life: seal itself off, then serve the judge until the connection closes."""
+    keep = conn.fileno()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    for name in IGNORED:  # ignored by the judge's processes, not by kata code: it gets the defaults
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    captures = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]  # noqa: SIM115
+    for fd, capture in zip((1, 2), captures):
+        os.dup2(capture.fileno(), fd)
+    dump = open(config.dump, "w", encoding="utf-8")  # noqa: SIM115
+    kept = {0, 1, 2, keep, dump.fileno(), *(c.fileno() for c in captures)}
+    for fd in _open_descriptors():
+        if fd not in kept:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    # A crash leaves its traceback; so does the judge's SIGUSR1 before it ends a process stuck inside one C call.
+    # (Not dump_traceback_later: a watchdog the parent had running when it forked would deadlock it here.)
+    faulthandler.enable(file=dump)
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
+    limits.single_threaded()
+    real_exit = os._exit
+
+    def refuse(status: int) -> None:
+        if os.getpid() != me:  # a process forked by kata code ends as it asks
+            real_exit(status)
+        raise limits.ProgramExit(f"os._exit({status})")
+
+    me = os.getpid()
+    os._exit = refuse  # type: ignore[assignment]
+    sandbox = Sandbox(config, output=[(c, 0) for c in captures])
+    sandbox.baseline = {**limits.world(), "default dtype": torch.float32, "grad mode": True}
+    sandbox.rng = torch.get_rng_state().numpy().tobytes()
+
+    def unreported(error: BaseException | None, where: str) -> None:
+        """An error no caller saw, when kata code raised it (not a file of the worker's, closed above, freed)."""
+        if error is None or isinstance(error, SystemExit):
+            return
+        record = wire.error_record(error)
+        if any(Path(frame[0]).parent == sandbox.package_dir for frame in record["frames"]):
+            sandbox.unreported.append({**record, "unreported": where})
+
+    def unraisable(what: Any) -> None:
+        unreported(what.exc_value, "del")
+
+    def in_thread(what: Any) -> None:
+        unreported(what.exc_value, "thread")
+
+    sys.unraisablehook, threading.excepthook = unraisable, in_thread
+    ops: dict[str, Callable[..., Any]] = {
+        "begin": sandbox.begin,
+        "load": sandbox.load,
+        "probe": sandbox.probe,
+        "stand_in": sandbox.stand_in,
+    }
+    bridge = wire.Bridge(conn, "k", live=False, ops={k: _op(f) for k, f in ops.items()}, guard=sandbox.guard)
+    bridge.on_context, bridge.report = sandbox.on_context, sandbox.report
+    with contextlib.suppress(wire.Gone, wire.Refused, KeyboardInterrupt):
+        bridge.serve_forever()
+    real_exit(0)
+
+
+def _op(method: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda bridge, *args: method(bridge, *args)
+
+
+def _open_descriptors() -> list[int]:
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        with contextlib.suppress(OSError):
+            return [int(name) for name in os.listdir(folder)]
+    return list(range(3, 256))

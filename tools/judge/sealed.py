@@ -1,0 +1,323 @@
+"""The judge's end of the kata process: start it, ask it to load and call, and restart it when it dies.
+
+The learner's code never runs in the process that holds pytest, the tests and the judge. The
+kata process (tools/judge/sandbox.py) is started before pytest collects a test: forked on Linux
+(a few milliseconds; the worker has imported torch and never a kata or a test's values), a
+fresh interpreter elsewhere. What comes back is plain data (tools/judge/wire.py): an error as its
+class's name, message and frames, rebuilt here as an exception of the same name and kind, so the
+judge's sentences about crashes read as they did.
+
+While the judge waits for an answer its own time limit pauses (the kata process keeps the test's
+limit itself), and it watches the kata process: a process that ends, or holds more memory than a
+worker may, fails the call at once with what happened, and a new kata process starts with the
+next test.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import contextlib
+import multiprocessing
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+import unittest
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from tools.judge import limits, processes, sandbox, wire
+
+CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
+GRACE = 1.5  # seconds past the test's clock limit before the judge ends a kata process stuck in one C call
+FRAME = re.compile(r'File "(?P<file>.+)", line (?P<line>\d+) in (?P<function>\S+)')
+
+# Errors that are not builtins and that a kata may raise, rebuilt as themselves.
+KNOWN: dict[tuple[str, str], type[BaseException]] = {
+    ("tools.judge.limits", "TimedOut"): limits.TimedOut,
+    ("tools.judge.limits", "Stopped"): limits.Stopped,
+    ("tools.judge.limits", "ProgramExit"): limits.ProgramExit,
+    (pytest.skip.Exception.__module__, pytest.skip.Exception.__name__): pytest.skip.Exception,
+    (pytest.fail.Exception.__module__, pytest.fail.Exception.__name__): pytest.fail.Exception,
+    (pytest.xfail.Exception.__module__, pytest.xfail.Exception.__name__): pytest.xfail.Exception,
+    (pytest.exit.Exception.__module__, pytest.exit.Exception.__name__): pytest.exit.Exception,
+    (unittest.SkipTest.__module__, unittest.SkipTest.__name__): unittest.SkipTest,
+}
+_made: dict[tuple[str, Any], Any] = {}
+
+
+class Ended(Exception):
+    """The kata process ended (or was ended) while it ran a call: how, and where, from its last traceback."""
+
+    def __init__(
+        self, how: str, frames: list[traceback.FrameSummary], timed_out: bool, over_memory: bool, paused: bool = False
+    ) -> None:
+        super().__init__(how)
+        self.how, self.frames, self.timed_out, self.over_memory = how, frames, timed_out, over_memory
+        self.paused = paused
+
+
+def rebuild(record: dict[str, Any]) -> BaseException:
+    """An error of the kata process as an exception here: the same class name, a builtin ancestor (so that
+    `isinstance(error, ValueError)` holds), the same message, and its frames as `frames`."""
+    name = str(record.get("type", "Exception"))
+    known = KNOWN.get((str(record.get("module", "")), name))
+    if known is not None:
+        try:  # made as its class makes it (pytest's outcomes keep their message as .msg too)
+            error: BaseException = known(str(record.get("message", "")))
+        except Exception:
+            error = known.__new__(known)
+            BaseException.__init__(error, str(record.get("message", "")))
+    else:
+        ancestors = [a for a in record.get("ancestors", []) if isinstance(a, str)]
+        base = next(
+            (
+                found
+                for a in ancestors
+                if isinstance(found := getattr(builtins, a, None), type) and issubclass(found, BaseException)
+            ),
+            Exception,
+        )
+        cls: Any = _made.get((name, base))
+        if cls is None:
+            cls = _made[(name, base)] = type(name, (base,), {"__str__": _message, "__module__": "kata"})
+        error = cls.__new__(cls)
+        BaseException.__init__(error, str(record.get("message", "")))
+        syntax = record.get("syntax")
+        if isinstance(error, SyntaxError) and isinstance(syntax, tuple) and len(syntax) == 4:
+            error.filename, error.lineno, error.text, error.msg = syntax
+    frames = record.get("frames")
+    if not isinstance(frames, list):
+        frames = []
+    error.frames = [traceback.FrameSummary(str(f), int(n), str(fn), line=str(t)) for f, n, fn, t in frames]  # type: ignore[attr-defined]
+    error.record = record  # type: ignore[attr-defined]
+    clock = record.get("clock")
+    if isinstance(clock, dict):
+        error.clock = limits.Clock(  # type: ignore[attr-defined]
+            float(clock["limit"]),
+            float(clock["wall_limit"]),
+            float(clock["cpu"]),
+            float(clock["wall"]),
+            str(clock["stopped_by"]),
+        )
+    return error
+
+
+def _message(error: BaseException) -> str:
+    return str(error.args[0]) if error.args else ""
+
+
+class _JudgeBridge(wire.Bridge):
+    """The judge's end: every wait watches the kata process, and an error of its arrives rebuilt."""
+
+    client: Client
+
+    def request(self, op: str, *args: Any) -> Any:
+        if not self.client.alive():
+            raise Ended("it had ended earlier in this test", [], False, False)
+        try:
+            with limits.paused():
+                return super().request(op, *args)
+        except wire.RemoteError as error:
+            raise rebuild(error.record) from None
+        except wire.Gone:
+            raise self.client.ended() from None
+        except wire.Refused as error:
+            self.client.stop()
+            raise Ended(f"it sent what the judge does not accept ({error})", [], False, False) from None
+        except BaseException:  # interrupted while the kata process was mid-answer: it cannot be trusted again
+            self.client.stop()
+            raise
+
+    def receive(self) -> tuple:
+        self.client.watch()
+        return super().receive()
+
+
+class Client:
+    """The kata process of this pytest run, seen from the judge."""
+
+    def __init__(self, track: str, root: Path, folder: Path | None) -> None:
+        self.track, self.root = track, root
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="kata-sealed-"))
+        self.process: Any = None
+        self.bridge: _JudgeBridge | None = None
+        atexit.register(self.close)  # before multiprocessing's own handler, which would wait for it (LIFO)
+        self.launches = 0
+        self.ran: set[int] = set()
+        self.world_change: list[str] = []
+        self.rng = b""
+        self.over_memory = self.timed_out = False
+        self.paused_by: int | None = None  # the signal that paused the kata process, which was then ended
+        self.limit, self.used = 10.0, 0.0  # the test's limit, and the clock seconds kata code has used of it
+
+    # -- the process --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        context: Any = multiprocessing.get_context("fork" if CAN_FORK else "spawn")
+        mine, theirs = context.Pipe()
+        self.dump = self.folder / f"kata-dump-{self.launches}.txt"
+        self.launches += 1
+        config = sandbox.Config(self.track, str(self.root), str(self.dump))
+        process = context.Process(target=sandbox.main, args=(theirs, config), name="kata", daemon=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        process.start()
+        theirs.close()
+        self.process, self.over_memory, self.timed_out, self.paused_by = process, False, False, None
+        bridge = _JudgeBridge(mine, "j", live=True)
+        bridge.client = self
+        bridge.context, bridge.on_report = self.context, self.on_report
+        self.bridge = bridge
+        self.rng = b""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(Exception):
+                self.process.kill()
+                _reap(self.process, 5)
+            if self.bridge is not None:
+                with contextlib.suppress(Exception):
+                    self.bridge.conn.close()
+
+    def close(self) -> None:
+        self.stop()
+        self.process = None
+
+    def watch(self) -> None:
+        """Wait until the kata process says something. End it if it holds too much memory, or if it outlives the
+        test's clock limit by GRACE seconds (a wait inside one C call, where its own limit cannot reach):
+        first SIGUSR1, on which faulthandler writes where it was."""
+        assert self.bridge is not None
+        deadline = time.monotonic() + max(self.limit * limits.WALL_FACTOR - self.used, 0.1) + GRACE
+        while not self.bridge.conn.poll(0.1):
+            if not self.process.is_alive():
+                return  # the read that follows finds the connection closed
+            stopped = _stopped_by(self.process.pid)
+            if stopped is not None:  # kata code paused its own process: it would never answer
+                self.paused_by = stopped
+                self.process.kill()
+            elif _resident(self.process.pid) > processes.RESIDENT_GB:
+                self.over_memory = True
+                self.process.kill()
+            elif time.monotonic() > deadline and not self.timed_out:
+                self.timed_out = True
+                _signal(self.process.pid, "SIGUSR1")
+                _reap(self.process, 1.0)
+                self.process.kill()
+
+    def ended(self) -> Ended:
+        """How the kata process ended, and where, from faulthandler's last traceback."""
+        _reap(self.process, 5)
+        code = self.process.exitcode
+        dump = self.dump.read_text(encoding="utf-8", errors="replace") if self.dump.exists() else ""
+        found = [m.groupdict() for m in FRAME.finditer(dump)]  # innermost first
+        frames = [
+            traceback.FrameSummary(f["file"], int(f["line"]), f["function"], line=_source(f["file"], int(f["line"])))
+            for f in reversed(found)
+        ]
+        if self.over_memory:
+            how = f"it held more than {processes.RESIDENT_GB:g} GB of memory"
+        elif self.paused_by is not None:
+            how = f"stopped by signal {_signal_name(self.paused_by)}"
+        elif code is not None and code < 0:
+            how = f"killed by signal {_signal_name(-code)}"
+        else:
+            how = f"exit code {code}"
+        return Ended(how, frames, self.timed_out, self.over_memory, paused=self.paused_by is not None)
+
+    # -- what crosses beside each request and answer -------------------------------------------
+
+    def context(self) -> dict[str, Any]:
+        said: dict[str, Any] = {"grad": torch.is_grad_enabled()}
+        state = torch.get_rng_state().numpy().tobytes()
+        if state != self.rng:
+            said["rng"] = self.rng = state
+        return said
+
+    def on_report(self, said: dict[str, Any]) -> None:
+        ran = said.get("ran")
+        if isinstance(ran, list):
+            self.ran.update(n for n in ran if type(n) is int)
+        rng = said.get("rng")
+        if type(rng) is bytes and rng:
+            torch.set_rng_state(torch.frombuffer(bytearray(rng), dtype=torch.uint8))
+            self.rng = rng
+        for name, stream in (("out", sys.stdout), ("err", sys.stderr)):
+            if type(said.get(name)) is str:
+                stream.write(said[name])
+        used = said.get("used")
+        if isinstance(used, list) and len(used) == 2:
+            self.used = float(used[1])
+        world = said.get("world")
+        if isinstance(world, list) and len(world) == 2:
+            self.world_change[:] = [str(w) for w in world]
+
+    # -- what the judge asks ------------------------------------------------------------------------
+
+    def begin(self, limit: float, hung: dict[tuple[str, str], str], ran: set[int]) -> None:
+        """A new test: a kata process that is alive (a new one if the last ended), and a clean slate on both
+        sides. `ran` is the test's record of which katas' code ran."""
+        if not self.alive():
+            self.stop()
+            self.start()
+        assert self.bridge is not None
+        self.bridge.reset()
+        self.ran, self.world_change[:] = ran, []
+        self.limit, self.used = limit, 0.0
+        self.bridge.request("begin", limit, [[f, fn, m] for (f, fn), m in hung.items()])
+
+    def load(self, module: str) -> Any:
+        assert self.bridge is not None
+        return self.bridge.request("load", module)
+
+    def probe(self, fn: Any, leaves: tuple, others: list) -> dict[str, Any]:
+        assert self.bridge is not None
+        with torch.enable_grad():
+            return self.bridge.request("probe", fn, list(leaves), others)
+
+    def stand_in(self, name: str, *args: Any) -> Any:
+        assert self.bridge is not None
+        return self.bridge.request("stand_in", name, list(args))
+
+    def take_world_change(self) -> list[str]:
+        found, self.world_change[:] = self.world_change[:], []
+        return found
+
+
+def _reap(process: Any, seconds: float) -> None:
+    """Wait at most seconds for the process to end, and reap it. (Not Process.join: its sentinel is a pipe the
+    kata process closes at once, with every descriptor it inherits, so join would think it ended and block.)"""
+    end = time.monotonic() + seconds
+    while process.is_alive() and time.monotonic() < end:
+        time.sleep(0.02)
+
+
+def _source(filename: str, line: int) -> str:
+    import linecache
+
+    return linecache.getline(filename, line).strip()
+
+
+def _signal(pid: int, name: str) -> None:
+    import signal
+
+    if hasattr(signal, name):
+        with contextlib.suppress(OSError):
+            os.kill(pid, getattr(signal, name))
+
+
+_resident, _stopped_by, _signal_name = processes.resident, processes.stopped_by, processes.signal_name
+
+
+def is_remote(value: Any) -> bool:
+    return isinstance(value, wire.Proxy)
