@@ -24,8 +24,8 @@ inputs that are 0 for the whole batch); otherwise every pair fits, and the walk 
 How. Each named mistake is the whole backward pass above with one step changed. One is named only when
 it reproduces all four gradients; two that both do are named together; three or more, none.
 
-Every sentence the learner can read is in SAYS, keyed by a stable id (tests/mistakes.toml's form,
-"module/name"), with {fields} filled in where it is said.
+The walk names mistakes by id; what the learner reads is tests/mistakes.toml's sentence for each (the
+section of kata 7's backward), with {fields} filled in here.
 """
 
 from __future__ import annotations
@@ -35,87 +35,10 @@ from collections.abc import Callable, Iterator, Mapping
 import torch
 from torch import Tensor
 
-SAYS = {
-    # Where: the first layer, counted from the loss, whose gradients are wrong.
-    "model/walk-from-sigmoid": "wrong from the output sigmoid on: W2 and b2 are both what affine 2's backward "
-    "makes of one gradient, but not of the right one from the sigmoid, dz2 = dout * s * (1 - s) (s the sigmoid's "
-    "output)",
-    "model/walk-at-affine-2": "wrong at affine 2 itself: no one gradient dz2 from the sigmoid gives both this W2 "
-    "and this b2 (dW2 = dz2^T h, with h the ReLU's output, and db2 = dz2 summed over the batch)",
-    "model/walk-at-layer-2": "wrong already at W2 and b2, nearest the loss: in the output sigmoid's backward "
-    "(dz2 = dout * s * (1 - s)) or in affine 2's (dW2 = dz2^T h, db2 = dz2 summed over the batch); with this "
-    "batch's sizes the values cannot tell which",
-    "model/walk-at-W2": "wrong at W2: b2 is right, so the gradient from the sigmoid, dz2, adds up right, but "
-    "dW2 is not dz2^T h (h the ReLU's output)",
-    "model/walk-at-b2": "wrong at b2: W2 is right, but db2 is not dz2 summed over the batch",
-    "model/walk-from-relu": "right down to W2 and b2; wrong from the ReLU on: W1 and b1 are what affine 1's "
-    "backward makes of one gradient, but not of the right one reaching layer 1, dz1 = (dz2 W2) * [a1 > 0] "
-    "(a1 the ReLU's input)",
-    "model/walk-at-affine-1": "right down to W2 and b2; wrong at affine 1 itself: no one gradient dz1 reaching "
-    "layer 1 gives both this W1 and this b1 (dW1 = dz1^T x, db1 = dz1 summed over the batch)",
-    "model/walk-at-layer-1": "right down to W2 and b2; wrong from there on: in the gradient reaching layer 1 "
-    "(dz1 = (dz2 W2) * [a1 > 0], through the ReLU) or in affine 1's backward (dW1 = dz1^T x, db1 = dz1 summed "
-    "over the batch); with this batch's sizes the values cannot tell which",
-    "model/walk-at-W1": "right down to W2, b2 and b1, so the gradient reaching layer 1 adds up right; wrong at "
-    "W1: dW1 is not dz1^T x",
-    "model/walk-at-b1": "right down to W2, b2 and W1; wrong at b1: db1 is not dz1 summed over the batch",
-    # How: mistakes that reproduce all four gradients.
-    "model/sigmoid-backward-skipped": "backward skips the sigmoid: dout goes into affine 2's backward as it "
-    "came; it must go through sigmoid_backward first (dz2 = dout * s * (1 - s))",
-    "model/sigmoid-backward-uses-input": "the sigmoid's backward got the sigmoid's input (affine 2's output) "
-    "instead of its output s: dz2 = dout * s * (1 - s) needs s, the cache sigmoid_forward returns",
-    "model/sigmoid-backward-uses-other-cache": "the sigmoid's backward got {other} instead of the sigmoid's "
-    "output s: hand it the cache sigmoid_forward returned",
-    "model/sigmoid-backward-without-dout": "the sigmoid's backward leaves dout out: dz2 is s * (1 - s) alone; "
-    "it is dout * s * (1 - s)",
-    "model/sigmoid-backward-given-output": "sigmoid_backward got the output s where dout belongs: pass it "
-    "dout, the gradient backward was given",
-    "model/affine-2-uses-relu-input": "dW2 is computed from the ReLU's input a1 instead of its output "
-    "h = relu(a1), which is what affine 2 took in: use affine 2's own cache",
-    "model/affine-2-uses-x": "dW2 is computed from x, affine 1's input, instead of the ReLU's output h, which "
-    "is what affine 2 took in: use affine 2's own cache",
-    "model/affine-caches-swapped": "the two affine caches are swapped in backward: affine 2's backward got "
-    "affine 1's cache (x, W1) and affine 1's got affine 2's (h, W2)",
-    "model/dh-skips-affine-2": "dz2 is used where dh belongs: the gradient must go back through affine 2 "
-    "(dh = dz2 W2, the dx of affine 2's backward) before the ReLU",
-    "model/dh-uses-W1": "the gradient sent back through affine 2 is dz2 W1; it is dz2 W2, with affine 2's own "
-    "weights (its cache)",
-    "model/dh-uses-W2-transposed": "the gradient sent back through affine 2 is dz2 W2^T; it is dz2 W2 (W2 has "
-    "shape (out, hidden))",
-    "model/dh-from-dout": "the gradient sent back to layer 1 starts from dout instead of dz2: affine 2's "
-    "backward takes the sigmoid's gradient dz2, for dx as for dW2 and db2",
-    "model/relu-backward-skipped": "backward skips the ReLU: the gradient reaches layer 1 unmasked; it must "
-    "go through relu_backward first (zero where the ReLU's input a1 <= 0)",
-    "model/relu-mask-inverted": "the ReLU's mask is inverted: the gradient passes where a1 <= 0 and is zero "
-    "where it should pass, where a1 > 0 (a1 the ReLU's input)",
-    "model/relu-mask-at-zero": "the ReLU's mask is a1 >= 0: where the ReLU's input a1 is exactly 0 the "
-    "gradient must be 0 too (mask a1 > 0)",
-    "model/relu-mask-from-gradient": "the ReLU's mask is taken from the gradient (dh > 0) instead of the "
-    "ReLU's input (a1 > 0): hand relu_backward the cache relu_forward returned",
-    "model/relu-mask-from-other-cache": "the ReLU's mask is taken from {other} instead of the ReLU's own input "
-    "a1: hand relu_backward the cache relu_forward returned",
-    "model/relu-backward-times-output": "the ReLU's backward multiplies by the ReLU's output relu(a1) instead "
-    "of the 0/1 mask [a1 > 0]",
-    "model/relu-blocks-everything": "the gradient reaching layer 1 is zero everywhere: the ReLU's backward "
-    "lets nothing through; it should pass dh where a1 > 0",
-    "model/affine-1-uses-other-input": "dW1 is computed from {other} instead of x, affine 1's input: use "
-    "affine 1's own cache",
-    "model/grads-swapped": "the gradients of the two layers are stored under each other's keys: grads['W1'] "
-    "holds dW2, grads['W2'] holds dW1, and the same for b1 and b2",
-    "model/grad-holds-other": "grads['{key}'] holds d{other}, the gradient of {other}: store each gradient under "
-    "its own key",
-    "model/grad-sign-flipped": "{what} is minus the right one: a sign flipped on the way",
-    "model/grad-divided-by-N": "{what} is the right one divided by N = {n}, the batch size: a mean over the "
-    "batch where the sum belongs (dout already carries the loss's 1/N)",
-    "model/grad-times-N": "{what} is N = {n} times the right one (N the batch size)",
-    "model/grad-transposed": "grads['{key}'] is the transpose of the right gradient: d{key} = dz^T (the "
-    "layer's input), with the shape of {key}",
-    "model/grad-summed-over-units": "grads['{key}'] sums over the wrong dimension: d{key} sums dz over the "
-    "batch (dim 0), one entry per unit",
-    "model/grad-never-stored": "grads['{key}'] is still zero: backward never stored d{key}",
-}
-# The sentence that joins a "where" and the mistakes that fit.
-FITS = ("All four gradients fit this: {0}", "All four gradients fit either of these: {0}; or {1}")
+from tools.mistakes import Cause, cause
+
+# The sentences that join a "where" and the mistakes that fit it (each a sentence of tests/mistakes.toml).
+FITS = ("All four gradients fit this: {0}", "All four gradients fit either of these: {0} Or: {1}")
 
 ORDER = ("W2", "b2", "W1", "b1")  # the parameters in the walk's order, from the loss back
 OTHERS = {  # the tensors of the forward pass that a mistaken step may take instead of the right one
@@ -187,22 +110,48 @@ def _one_upstream(dW: Tensor, db: Tensor, inp: Tensor) -> bool | None:
     return residual <= 1e-4 * float(G.norm()) + 1e-5 * float(A.norm() * D.norm()) + 1e-12
 
 
+# Each pair of parameters in the walk's order, the input of its affine layer, and the id said when the pair is
+# wrong: in the weight alone, in the bias alone, from the layer above, in the affine layer, or in one of the two.
+LAYERS = (
+    (
+        ("W2", "b2"),
+        "h",
+        {
+            "weight": "model/walk-at-W2",
+            "bias": "model/walk-at-b2",
+            "above": "model/walk-from-sigmoid",
+            "affine": "model/walk-at-affine-2",
+            "either": "model/walk-at-layer-2",
+        },
+    ),
+    (
+        ("W1", "b1"),
+        "x",
+        {
+            "weight": "model/walk-at-W1",
+            "bias": "model/walk-at-b1",
+            "above": "model/walk-from-relu",
+            "affine": "model/walk-at-affine-1",
+            "either": "model/walk-at-layer-1",
+        },
+    ),
+)
+
+
 def where(v: Values, got: Mapping[str, Tensor], right: Values, rtol: float, atol: float) -> str:
     """The id of the first layer, from the loss, whose gradients are wrong; '' when all four are right."""
     ok = {key: _close(got[key], right[key], rtol, atol) for key in ORDER}
-    for layer, (w, b), inp in ((2, ("W2", "b2"), v["h"]), (1, ("W1", "b1"), v["x"])):
-        prefix = "model/walk-"
+    for (w, b), inp, said in LAYERS:
         if ok[w] and ok[b]:
             continue
         if ok[b]:
-            return f"{prefix}at-{w}"
+            return said["weight"]
         if ok[w]:
-            return f"{prefix}at-{b}"
-        one = _one_upstream(got[w], got[b], inp)
+            return said["bias"]
+        one = _one_upstream(got[w], got[b], v[inp])
         if one is None:
-            return f"{prefix}at-layer-{layer}"
-        above = "sigmoid" if layer == 2 else "relu"
-        return f"{prefix}from-{above}" if one else f"{prefix}at-affine-{layer}"
+            return said["either"]
+        return said["above"] if one else said["affine"]
     return ""
 
 
@@ -295,17 +244,18 @@ def mistakes(v: Values) -> Iterator[tuple[str, dict[str, object], Callable[[Valu
 
 def walk(
     x: Tensor, params: Mapping[str, Tensor], dout: Tensor, got: Mapping[str, object], rtol=1e-4, atol=1e-6
-) -> tuple[tuple[str, ...], str]:
-    """(the ids said, the text) for the learner's gradients `got`; ((), '') when they are right or not tensors."""
-    if not all(isinstance(got.get(key), Tensor) for key in ORDER):
-        return (), ""
+) -> Cause | None:
+    """The likely cause for the learner's gradients `got`: the first wrong layer's id and the ids of the mistakes
+    that fit, with their sentences; None when the gradients are right or not four tensors."""
+    if not isinstance(got, Mapping) or not all(isinstance(got.get(key), Tensor) for key in ORDER):
+        return None
     grads: Mapping[str, Tensor] = got  # type: ignore[assignment]
     v = forward(x, params, dout)
     right = backward(v)
     first = where(v, grads, right, rtol, atol)
     if not first:
-        return (), ""
-    fits: dict[str, str] = {}  # the sentence of each mistake that reproduces all four gradients, by id
+        return None
+    fits: dict[str, str] = {}  # the sentence of each mistake that reproduces all four gradients, then its id
     for mistake, fields, make in mistakes(v):
         try:
             candidate = make(v)
@@ -313,14 +263,9 @@ def walk(
             continue
         explains = all(_close(grads[k], candidate[k], 1e-4, 1e-6) for k in ORDER)
         if explains and not all(_close(candidate[k], right[k], 1e-4, 1e-6) for k in ORDER):
-            fits.setdefault(SAYS[mistake].format(**fields), mistake)
-    text = SAYS[first]
+            fits.setdefault(cause(mistake, **fields).text, mistake)
+    text = cause(first).text
     if 1 <= len(fits) <= len(FITS):
-        text += ". " + FITS[len(fits) - 1].format(*fits)
-        return (first, *fits.values()), text
-    return (first,), text
-
-
-def diagnosis(x: Tensor, params: Mapping[str, Tensor], dout: Tensor, got: Mapping[str, object], rtol=1e-4, atol=1e-6):
-    """The text a failed comparison of the gradients adds as its likely cause; '' when it cannot tell."""
-    return walk(x, params, dout, got, rtol, atol)[1]
+        text += " " + FITS[len(fits) - 1].format(*fits)
+        return Cause((first, *dict.fromkeys(fits.values())), text)
+    return Cause((first,), text)

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from tests import judge
+from tests import backward_walk, judge
 from tests.stand_ins import reference
 
 mod = judge.load("autograd_bridge")
@@ -167,13 +167,19 @@ def test_your_backward_agrees_with_autograd():
         out, cache = judge.call(net.forward, x)
         _, dout = judge.call(l2_mod.l2_loss, out, labels)
         judge.call(net.backward, dout, cache)
-    for key in KEYS:
+    grads = net.grads
+    # From the loss back, as kata 7 walks it: where your backward (kata 7) first goes wrong, and how; None when
+    # it is right (then autograd_grads is the one that differs).
+    cause = backward_walk.walk(x, net.params, dout, grads, rtol=1e-4, atol=1e-6)
+    for key in backward_walk.ORDER:
         judge.close(
             f"autograd's gradient of {key} against your backward's",
             got[key],
-            net.grads[key],
+            grads[key],
+            {cause: got[key]} if cause else None,
             rtol=1e-4,
             atol=1e-6,
+            nonfinite=cause,
         )
 
 

@@ -4,7 +4,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tests import judge
+from tests import backward_walk, judge
 
 mod = judge.load("model")
 KEYS = ("W1", "b1", "W2", "b2")
@@ -33,33 +33,6 @@ def forward_diagnoses(x, p):
     }
 
 
-def skipped(f, x):
-    """f(x) going forward, the identity going backward: a layer whose backward was left out."""
-    return x + (f(x) - x).detach()
-
-
-def backward_diagnoses(x, params, dout, want):
-    def no_backward(sigmoid=torch.sigmoid, relu=torch.relu):
-        def forward(W1, b1, W2, b2):
-            return sigmoid(relu(x.double() @ W1.T + b1) @ W2.T + b2)
-
-        return dict(zip(KEYS, judge.autograd(forward, [params[k] for k in KEYS], dout)))
-
-    no_sigmoid = no_backward(sigmoid=lambda z: skipped(torch.sigmoid, z))
-    no_relu = no_backward(relu=lambda h: skipped(torch.relu, h))
-    swapped = {"W1": "W2", "W2": "W1", "b1": "b2", "b2": "b1"}
-    return {
-        key: {
-            judge.cause("model/grads-swapped", key=key, other=swapped[key]): want[swapped[key]],
-            judge.cause("model/grad-transposed", key=key): lambda k=key: want[k].T,
-            "model/skips-sigmoid": no_sigmoid[key],
-            "model/skips-relu": no_relu[key],
-            judge.cause("model/grad-zero", key=key): torch.zeros_like(want[key]),
-        }
-        for key in KEYS
-    }
-
-
 def check(x, params, dout, rtol=1e-5, atol=1e-6):
     hidden, inp = params["W1"].shape
     net = build(inp, hidden, params["W2"].shape[0], params)
@@ -71,13 +44,16 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     judge.unchanged("x", saved_x, x)
     backward(net, dout, cache)
     want = dict(zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout)))
-    diagnoses = backward_diagnoses(x, params, dout, want)
     grads = getattr(net, "grads", None)
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
         got = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
         raise judge.fail(f"after backward, net.grads should have the keys W1, b1, W2, b2; it has {got}.")
-    for key in KEYS:
-        judge.close(f"grads['{key}']", grads[key], want[key].to(x.dtype), diagnoses[key], rtol=rtol, atol=atol)
+    # From the loss back (W2, b2, then W1, b1): the first wrong gradient is said with the walk's cause, the first
+    # layer whose gradients are wrong and the mistake that explains all four, when one does.
+    cause = backward_walk.walk(x, params, dout, grads, rtol, atol)
+    for key in backward_walk.ORDER:
+        said = {cause: grads[key]} if cause else None
+        judge.close(f"grads['{key}']", grads[key], want[key].to(x.dtype), said, rtol, atol, nonfinite=cause)
     for key, (original, copy) in kept.items():
         if net.params[key] is not original or not torch.equal(original, copy):
             raise judge.fail(f"backward changed params['{key}'].", judge.cause("model/backward-updates"))

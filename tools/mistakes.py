@@ -6,8 +6,8 @@ mistake any kata's code can make), and the judge says the catalogue's sentence a
     judge.close("out", out, want, diagnoses={"affine/no-bias": lambda: x @ W.T})
     raise judge.fail("epoch 1 visited the rows in their stored order.", judge.cause("train/never-shuffled"))
 
-A sentence may hold format fields ({key}), filled in where the test names it: cause("model/grads-swapped",
-key="W1", other="W2"). The KataError raised carries the ids it named (error.mistakes), and the verdict
+A sentence may hold format fields ({key}), filled in where the test names it: cause("model/grad-holds-other",
+key="W2", other="W1"). The KataError raised carries the ids it named (error.mistakes), and the verdict
 record carries them on (tools/runner.py's Outcome.mistakes, grade.json). The catalogue lives beside the tests
 that name its mistakes; this reader is in tools/ so that the bug zoo and the tools' checks read it too.
 """

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests import backward_walk
+from tools.mistakes import Cause, catalogue, cause
 from tools.stubs import SOLUTIONS
 
 SIGMOID = "dz = sigmoid_backward(dout, sigmoid_cache)"
@@ -73,7 +74,7 @@ def batches():
     )
 
 
-def said(source: str) -> list[tuple[tuple[str, ...], str]]:
+def said(source: str) -> list[Cause | None]:
     said = []
     for x, params, dout in batches():
         net = net_class(source)(x.shape[1], params["W1"].shape[0], params["W2"].shape[0])
@@ -85,7 +86,7 @@ def said(source: str) -> list[tuple[tuple[str, ...], str]]:
 
 
 def test_the_reference_is_not_diagnosed():
-    assert said((SOLUTIONS / "model.py").read_text(encoding="utf-8")) == [((), "")] * 2
+    assert said((SOLUTIONS / "model.py").read_text(encoding="utf-8")) == [None] * 2
 
 
 @pytest.mark.parametrize("mistake", EXPECTED)
@@ -93,6 +94,8 @@ def test_each_miswired_backward_is_named_at_its_layer(mistake):
     old, new, layer, name = EXPECTED[mistake]
     source = (SOLUTIONS / "model.py").read_text(encoding="utf-8")
     assert source.count(old) == 1, old
-    for ids, text in said(source.replace(old, new)):
-        assert ids[:1] == (layer,) and name in ids[1:], text
-        assert text.startswith(backward_walk.SAYS[layer]), text
+    for found in said(source.replace(old, new)):
+        assert found is not None
+        assert found.ids[:1] == (layer,) and name in found.ids[1:], found.text
+        assert found.text.startswith(cause(layer).text), found.text
+        assert all(catalogue()[i].says.split("{")[0] in found.text for i in found.ids), found.text

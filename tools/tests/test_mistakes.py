@@ -21,16 +21,10 @@ ID = re.compile(r"([a-z][a-z0-9_]*)/([A-Za-z0-9][A-Za-z0-9_-]*)")
 HEADER = re.compile(r"^\[([^\[\]]+)\]\s*$", re.MULTILINE)
 
 
-# tests/backward_walk.py (issue 19.3) keeps its own sentences in SAYS, keyed by ids of this form, and no test
-# calls it yet: folding SAYS into the catalogue is the next step (two of its ids, model/grads-swapped and
-# model/grad-transposed, name other sentences than the catalogue's ids of those names: one side renames).
-NOT_YET_FOLDED = {"backward_walk.py"}
-
-
 def sources() -> dict[str, str]:
     """The test files and the judge: tests/*.py, by name."""
     paths = sorted((ROOT / "tests").glob("*.py"))
-    return {p.name: p.read_text(encoding="utf-8") for p in paths if p.name not in NOT_YET_FOLDED}
+    return {p.name: p.read_text(encoding="utf-8") for p in paths}
 
 
 def zoo() -> set[str]:
