@@ -166,7 +166,7 @@ def reference_session(name: str | None = None) -> Callable[[Callable[..., None]]
 for _kata in katas():
 
     def _learner(session: nox.Session, kata=_kata) -> None:
-        pytest(session, "katas", [kata.test_file], "-rN")
+        pytest(session, "katas", [kata.test_file], "--remember")
 
     _learner.__doc__ = f"Test your kata {_kata.number} ({_kata.path()}): {_kata.summary}."
     nox.session(name=f"kata-{_kata.number}")(_learner)

@@ -19,10 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from tests import judge
 from tools import runner, verdicts
 from tools.manifest import ROOT, Kata, by_number
+from tools.record import Outcome
 
 
 def first_broken(
-    candidates: Iterable[Kata], judged: Mapping[int, Sequence[runner.Outcome]] | None = None
+    candidates: Iterable[Kata], judged: Mapping[int, Sequence[Outcome]] | None = None
 ) -> tuple[Kata, str] | None:
     """The earliest of these katas whose own tests do not all pass, and why, in a few words.
 
@@ -44,15 +45,13 @@ def first_broken(
     return None
 
 
-def own_verdicts(
-    chosen: Sequence[Kata], judged: Mapping[int, Sequence[runner.Outcome]]
-) -> dict[int, Sequence[runner.Outcome]]:
+def own_verdicts(chosen: Sequence[Kata], judged: Mapping[int, Sequence[Outcome]]) -> dict[int, Sequence[Outcome]]:
     """Every outcome of each chosen kata's own tests on the tree being judged: judged in this run, remembered,
     or, for the rest, judged now, all in one supervised run (earlier katas first, so that the later ones'
     failures are blamed from that same run's verdicts)."""
     session = judge.session()
     on_disk = session.track == "katas"
-    known: dict[int, Sequence[runner.Outcome]] = {}
+    known: dict[int, Sequence[Outcome]] = {}
     for kata in chosen:
         remembered = judged.get(kata.number) or (verdicts.recall(session.root, kata) if on_disk else None)
         if remembered:

@@ -28,9 +28,11 @@ TRACKS = ("katas", "solutions")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
 from tests import deps, judge  # noqa: E402
+from tools import record  # noqa: E402
 from tools.judge import said, sealed  # noqa: E402
-from tools.manifest import Kata, ManifestError, by_module, by_number, katas  # noqa: E402
-from tools.runner import Outcome, next_steps, parse_seconds, seconds_argument  # noqa: E402
+from tools.manifest import ManifestError, by_number, kata_of_test, katas  # noqa: E402
+from tools.record import Outcome  # noqa: E402
+from tools.runner import next_steps, parse_seconds, seconds_argument  # noqa: E402
 
 settings.register_profile(
     "katas",
@@ -183,14 +185,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"judging: {folder} ({'your code' if session.track == 'katas' else 'the reference'})"
 
 
-def kata_of(item: pytest.Item) -> Kata | None:
-    return by_module(item.path.stem.removeprefix("test_")) if item.path.parent == ROOT / "tests" else None
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Run tests in kata order, whatever order the files were given in.
-    order = {f"test_{k.module}": k.number for k in katas()}
-    items.sort(key=lambda item: order.get(item.path.stem, 99))
+    items.sort(key=lambda item: getattr(kata_of_test(item.path), "number", 99))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -198,7 +195,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[_channel_key].emit("collected", tests=[item.nodeid for item in session.items])
     planned: dict[int, int] = {}
     for item in session.items:
-        kata = kata_of(item)
+        kata = kata_of_test(item.path)
         if kata is not None:
             planned[kata.number] = planned.get(kata.number, 0) + 1
     session.config.stash[_planned_key] = planned
@@ -211,19 +208,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     import torch
 
-    kata = kata_of(item)
+    kata = kata_of_test(item.path)
     judge.start_test(judge.Test(kata) if kata else None)
     baseline = item.config.stash[_baseline_key]
     judge.restore(baseline)
     torch.manual_seed(0)
-    item.stash[_outcome_key] = {
-        "passed": True,
-        "skipped": False,
-        "blame": None,
-        "not_started": False,
-        "message": "",
-        "mistakes": [],  # the ids (tests/mistakes.toml) of the likely causes the message names
-    }
+    item.stash[_outcome_key] = {}  # the verdict's fields (tools/record.py) known so far: a failure's, the time
     item.config.stash[_channel_key].emit("start", test=item.nodeid, kata=kata.number if kata else None)
     if kata is not None:  # a kata process that is alive (a new one when the last ended: forked here, between tests)
         session = judge.session()
@@ -233,7 +223,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    state = judge.test() if kata_of(item) else None
+    state = judge.test() if kata_of_test(item.path) else None
     if state is None:
         return (yield)
     session = judge.session()
@@ -398,15 +388,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     _trim(report, item.config.stash.setdefault(_output_left_key, [2 * OUTPUT_SHOWN]))
     outcome = item.stash.get(_outcome_key, None)
     if outcome is not None:
+        outcome["duration"] = outcome.get("duration", 0.0) + report.duration
         explain(item, call, report, outcome)
         if call.when == "teardown":
-            report_end(item, outcome)
+            report_end(item, report, outcome)
     return report
 
 
 def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, outcome: dict) -> None:
     """Replace a failure's traceback with its message, blamed on the kata at fault."""
-    kata = kata_of(item)
+    kata = kata_of_test(item.path)
     if report.skipped and kata is not None:
         # A kata test has two outcomes, pass and fail; the tests never skip. A skip or an xfail that still
         # reached here came from code the test ran: it is a failure.
@@ -418,11 +409,9 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
             f"this test ended as skipped{' (' + report.when + ')' if report.when != 'call' else ''}, by code it "
             "ran: only a test decides whether it passes, fails or is skipped. Your code must return its result",
         )
-    if report.skipped:
-        outcome["skipped"] = True
     if kata is None or not report.failed or call.excinfo is None:
         if report.failed:
-            outcome.update(passed=False, message=str(report.longrepr)[:2000])
+            outcome.update(status="failed", message=str(report.longrepr)[:2000])
         return
     error = call.excinfo.value
     blame = getattr(error, "blame", None) or kata.number
@@ -451,12 +440,9 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
         shown: set = item.config.stash.setdefault(_shown_key, set())
         report.longrepr = _short(text) if text in shown else text  # the same words twice: a line is enough
         shown.add(text)
-    verdict = [("blame", blame), ("not_started", isinstance(error, judge.NotStarted))]
-    item.user_properties.extend(verdict)
-    report.user_properties = [*report.user_properties, *verdict]
     message = text if text is not None else str(report.longrepr)
     outcome.update(
-        passed=False,
+        status="failed",
         blame=blame,
         not_started=isinstance(error, judge.NotStarted),
         message=message,
@@ -464,16 +450,25 @@ def explain(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
     )
 
 
-def report_end(item: pytest.Item, outcome: dict) -> None:
-    """Tell the supervisor how a test ended and which katas' code it ran (after its teardown)."""
-    kata = kata_of(item)
-    state = judge.test() if kata else None
-    ran = sorted(state.ran) if state else []
-    item.config.stash[_channel_key].emit("end", test=item.nodeid, ran=ran, **outcome)
-    if kata is not None:
-        judged = item.config.stash.setdefault(_judged_key, {})
-        fields = {**outcome, "mistakes": tuple(outcome["mistakes"])}
-        judged.setdefault(kata.number, []).append(Outcome(test=item.nodeid, ran=tuple(ran), **fields))
+def report_end(item: pytest.Item, report: pytest.TestReport, outcome: dict) -> None:
+    """The test's verdict (after its teardown), with the katas whose code it ran: to the supervisor, and on the
+    teardown's report for this run's closing lines (pytest_terminal_summary, pytest-xdist's workers included)."""
+    state = judge.test() if kata_of_test(item.path) else None
+    verdict = Outcome(
+        test=item.nodeid,
+        status=outcome.get("status", "passed"),
+        blame=outcome.get("blame"),
+        not_started=outcome.get("not_started", False),
+        message=outcome.get("message", ""),
+        ran=tuple(sorted(state.ran)) if state else (),
+        mistakes=tuple(outcome.get("mistakes", ())),
+        duration=outcome["duration"],
+    )
+    written = record.write(verdict)
+    item.config.stash[_channel_key].emit("end", outcome=written)
+    report.user_properties = [*report.user_properties, ("outcome", written)]
+    if verdict.kata is not None:
+        item.config.stash.setdefault(_judged_key, {}).setdefault(verdict.kata.number, []).append(verdict)
 
 
 def judged_here(config: pytest.Config) -> dict[int, list[Outcome]]:
@@ -487,15 +482,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     """End with one line per kata that failed: what to do next (the supervisor says it when there is one)."""
     if config.getoption("kata_supervisor"):
         return
+    reports = [r for kind in terminalreporter.stats.values() for r in kind if getattr(r, "when", None) == "teardown"]
     outcomes = [
-        Outcome(
-            r.nodeid,
-            passed=False,
-            blame=dict(r.user_properties).get("blame"),
-            not_started=bool(dict(r.user_properties).get("not_started")),
-        )
-        for r in terminalreporter.stats.get("failed", [])
-    ] + [Outcome(r.nodeid, passed=True) for r in terminalreporter.stats.get("passed", [])]
+        record.read(dict(r.user_properties)["outcome"]) for r in reports if "outcome" in dict(r.user_properties)
+    ]
     lines = next_steps(judge.session().track, outcomes)
     if lines:
         passed = all(o.passed for o in outcomes)

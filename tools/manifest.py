@@ -347,6 +347,20 @@ def by_module(module: str) -> Kata | None:
     return next((k for k in katas() if k.module == module), None)
 
 
+def kata_of_test(test: str | Path) -> Kata | None:
+    """The kata a test file judges: tests/test_<module>.py, named from the repository root or absolutely, or a
+    pytest node id in it ('tests/test_relu.py::test_x'); None for any other file."""
+    path = Path(str(test).split("::")[0])
+    if path.is_absolute():
+        try:
+            path = path.relative_to(ROOT)
+        except ValueError:
+            return None
+    if path.parent != Path("tests") or path.suffix != ".py" or not path.stem.startswith("test_"):
+        return None
+    return by_module(path.stem.removeprefix("test_"))
+
+
 def parse_number(text: str) -> Kata:
     """'3', 'kata-3' or 'sigmoid' -> Kata; anything else -> ValueError with a one-line message."""
     text = text.strip().removeprefix("kata-")

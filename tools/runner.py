@@ -9,7 +9,10 @@ running fails, blamed on the kata whose code was running (from the traceback fau
 and a new worker goes on with the tests that are left. A function that ran past its time limit is
 not run again in the same session: its later calls fail at once with the same message.
 
-    python -m tools.runner [--track katas|solutions] [pytest arguments]   (what `nox -s kata-N` runs)
+    python -m tools.runner [--track katas|solutions] [--remember] [pytest arguments]
+
+(`nox -s kata-N` runs `--track katas --remember tests/test_<kata>.py`: --remember keeps the verdict of a
+run of whole katas for `nox -s progress`, tools/verdicts.py.)
 
 `run(jobs)` is the same for tools: progress, stubs and bugzoo. A Job is some kata test files
 against one tree; `workers` processes share the jobs, each importing torch once and calling
@@ -35,10 +38,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from tools import seal
+from tools import record, seal
 from tools.cli import Parser
 from tools.judge import processes, said
-from tools.manifest import ROOT, Kata, by_module, by_number, command, katas
+from tools.manifest import ROOT, Kata, by_module, by_number, command, kata_of_test, katas
+from tools.record import Outcome
 
 GRACE = 3.0  # seconds past a block's deadline before the worker is killed from outside
 FORGET = ("katas", "solutions", "tests", "conftest")  # modules a job imports from its tree or tests/
@@ -55,23 +59,6 @@ class Job:
     @classmethod
     def of(cls, chosen: Sequence[Kata], track: str = "katas", root: Path | None = None) -> Job:
         return cls(tuple(k.test_file for k in chosen), track, root)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    test: str  # file::name
-    passed: bool
-    blame: int | None = None  # the kata a failure is blamed on
-    not_started: bool = False  # the failure is a stub's NotImplementedError
-    message: str = ""  # the failure as the learner reads it
-    skipped: bool = False  # never for a kata's test: those pass or fail
-    did_not_run: bool = False  # collected, and never reported: a failure
-    ran: tuple[int, ...] = ()  # the katas whose code ran in the test
-    mistakes: tuple[str, ...] = ()  # the ids (tests/mistakes.toml) of the likely causes the message names
-
-    @property
-    def kata(self) -> Kata | None:
-        return by_module(Path(self.test.split("::")[0]).stem.removeprefix("test_"))
 
 
 def parse_seconds(text: str) -> float:
@@ -104,6 +91,7 @@ class _Watch:
     job: int = 0
     test: str | None = None
     kata: int | None = None
+    since: float = 0.0  # when the test running now started
     deadline: float | None = None
     done_jobs: int = -1
     collected: dict[int, list[str]] = field(default_factory=dict)
@@ -179,11 +167,11 @@ def _sealed_run(
     left: list[tuple[int, Job]] = []
     shown: set[str] = set()
     for index, job in enumerate(jobs):
-        named = [k for k in katas() if any(a.split("::")[0] == k.test_file for a in job.args)]
+        named = [k for k in katas() if k in map(kata_of_test, job.args)]
         out = [k for k in named or katas() if k.number in blocked]
         results.append([_unsealed(k, blocked[k.number]) for k in out])
         shown.update(line for k in out for line in blocked[k.number])
-        kept = tuple(a for a in job.args if a.split("::")[0] not in {k.test_file for k in out})
+        kept = tuple(a for a in job.args if kata_of_test(a) not in out)
         if (named and len(out) < len(named)) or not out:
             left.append((index, replace(job, args=kept)))
     if live and shown:
@@ -202,7 +190,7 @@ def _unsealed(kata: Kata, lines: list[str]) -> Outcome:
     shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
     return Outcome(
         test=f"{kata.test_file}::{UNSEALED}",
-        passed=False,
+        status="failed",
         blame=kata.number,
         did_not_run=True,
         message=f"{kata.label}: not judged, no points: {shown}.",
@@ -425,24 +413,13 @@ def _handle(watch: _Watch, event: dict, results: list[list[Outcome]], hung: list
         watch.collected[watch.job] = event["tests"]
         watch.started = True
     elif kind == "start":
-        watch.test, watch.kata, watch.deadline = event["test"], event["kata"], None
+        watch.test, watch.kata, watch.deadline, watch.since = event["test"], event["kata"], None, event["time"]
     elif kind == "deadline":
         watch.deadline = event["at"]
     elif kind == "hung":
         hung.append({k: event[k] for k in ("file", "function", "message")})
     elif kind == "end":
-        results[watch.job].append(
-            Outcome(
-                test=event["test"],
-                passed=event["passed"],
-                blame=event["blame"],
-                not_started=event["not_started"],
-                message=event["message"],
-                skipped=event["skipped"],
-                ran=tuple(event["ran"]),
-                mistakes=tuple(event.get("mistakes", ())),
-            )
-        )
+        results[watch.job].append(record.read(event["outcome"]))
         watch.test, watch.deadline = None, None
     elif kind == "job-done":
         watch.done_jobs = event["job"]
@@ -483,7 +460,9 @@ def _ended(watch: _Watch, folder: Path, rc: int | None, killed: bool, track: str
             again = said.ended_again(outer["function"], culprit.path(track), how)
             stopped = {"file": outer["file"], "function": outer["function"], "message": again}
     message = _framed(tested, culprit, text)
-    outcome = Outcome(test=watch.test, passed=False, blame=culprit.number if culprit else None, message=message, ran=())
+    blame = culprit.number if culprit else None
+    duration = max(0.0, time.time() - watch.since) if watch.since else 0.0
+    outcome = Outcome(test=watch.test, status="failed", blame=blame, message=message, duration=duration)
     return outcome, stopped
 
 
@@ -505,10 +484,10 @@ def _exit_status(rc: int | None) -> str:
 
 
 def _not_run(test: str, why: str) -> Outcome:
-    kata = by_module(Path(test.split("::")[0]).stem.removeprefix("test_"))
+    kata = kata_of_test(test)
     return Outcome(
         test=test,
-        passed=False,
+        status="failed",
         blame=kata.number if kata else None,
         did_not_run=True,
         message=f"{kata.label + ': ' if kata else ''}this test did not run: {why}. A test that did not run never "
@@ -823,15 +802,15 @@ def _known_done(kata: Kata) -> bool:
 
 
 def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:
-    """After `nox -s kata-N` with no options of the learner's: keep the verdict for `nox -s progress`."""
+    """After `nox -s kata-N` (--remember) with no options of the learner's, only whole kata test files: keep the
+    verdict for `nox -s progress`."""
     from tools import verdicts
 
-    files = [a for a in args if a != "-rN"]
-    chosen = [k for k in katas() if k.test_file in files]
-    if track != "katas" or not chosen or len(chosen) != len(files):
+    chosen = [None if "::" in a else kata_of_test(a) for a in args]
+    if track != "katas" or not chosen or None in chosen:
         return
     root = Path(os.environ.get("KATA_ROOT") or ROOT)
-    for kata in chosen:
+    for kata in dict.fromkeys(k for k in chosen if k is not None):
         verdicts.store(root, kata, [o for o in outcomes if o.kata == kata])
 
 
@@ -843,6 +822,10 @@ def main(argv: list[str]) -> int:
     parser = Parser(prog="python -m tools.runner", add_help=False)
     parser.add_argument("--track", choices=("katas", "solutions"), default=os.environ.get("KATA_TRACK", "katas"))
     parser.add_argument("--kata-timeout", type=seconds_argument)  # checked here: one line, not pytest's usage
+    # A learner's run of whole katas (`nox -s kata-N`, check(N)): remember the verdict when no option of theirs
+    # narrows it, and leave pytest's short summary out (-rN; an -r of the learner's comes later and wins): the
+    # closing lines below say what to do.
+    parser.add_argument("--remember", action="store_true")
     known, rest = parser.parse_known_args(argv)
     if known.kata_timeout is not None:
         rest = [*rest, "--kata-timeout", str(known.kata_timeout)]
@@ -854,10 +837,13 @@ def main(argv: list[str]) -> int:
             return 2
     quiet = ["--disable-warnings"] if known.track == "katas" else []  # torch's warnings are not the learner's
     try:
-        (outcomes,) = run([Job(tuple(rest), known.track)], live=True, pytest_args=quiet)
+        (outcomes,) = run(
+            [Job(("-rN", *rest) if known.remember else tuple(rest), known.track)], live=True, pytest_args=quiet
+        )
     except JudgeError as error:
         return error.code  # pytest printed why
-    remember(known.track, rest, outcomes)
+    if known.remember:
+        remember(known.track, rest, outcomes)
     if not outcomes:  # never a success: a run that judged nothing says nothing about the code
         print("No test ran, so nothing was judged: check the test names and options given (`-k`, `::name`).")
         return 1

@@ -16,16 +16,15 @@ import hashlib
 import json
 import os
 import sys
-import types
 import typing
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, fields
+from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from tools.manifest import ROOT, Kata, by_number, closure, katas
-from tools.runner import Outcome
+from tools import record
+from tools.manifest import ROOT, Kata, by_number, closure
+from tools.record import Outcome
 
 JUDGE = (
     "conftest.py",
@@ -35,7 +34,7 @@ JUDGE = (
     "tests/deps.py",
     "tests/mistakes.toml",
 )
-TOOLS = ("tools/manifest.toml", "tools/runner.py", "tools/mistakes.py", "pyproject.toml")
+TOOLS = ("tools/manifest.toml", "tools/record.py", "tools/runner.py", "tools/mistakes.py", "pyproject.toml")
 
 
 def cache_file(root: Path) -> Path:
@@ -73,7 +72,7 @@ def store(root: Path, kata: Kata, outcomes: Sequence[Outcome]) -> None:
     entry = {
         "environment": _environment(),
         "files": {name: _digest(path) for name, path in _files(root, kata, ran).items()},
-        "outcomes": [asdict(o) for o in outcomes],
+        "outcomes": [record.write(o) for o in outcomes],
     }
     path = cache_file(root)
     table = _readable(path)  # without the entries it cannot read: they are rebuilt as their katas are judged again
@@ -108,7 +107,8 @@ def load(root: Path, kata: Kata) -> list[Outcome] | None:
 
 # The file is only a cache: what cannot be read in it (a hand edit, another program's) is left out, said in one
 # line, and rebuilt as the katas are judged again; an entry that another version of the tools or another
-# environment wrote is only old, and is left out without a word.
+# environment wrote (a verdict record of another version included, tools/record.py) is only old, and is left
+# out without a word.
 
 _WARNED: set[Path] = set()  # the caches already said to be unreadable: one line per process, not one per kata
 
@@ -153,6 +153,9 @@ def _outdated(data: object) -> bool:
     environment, files = data.get("environment"), data.get("files")
     if isinstance(environment, str) and environment != _environment():
         return True
+    outcomes = data.get("outcomes")
+    if isinstance(outcomes, list) and any(isinstance(o, dict) and o.get("version") != record.VERSION for o in outcomes):
+        return True  # records of another format: those of before the format had a version included
     return isinstance(files, dict) and any(
         name in files and files[name] != _digest(ROOT / name) for name in (*JUDGE, *TOOLS)
     )
@@ -171,72 +174,14 @@ def _entry(data: object) -> _Entry | None:
     environment, files, outcomes = data["environment"], data["files"], data["outcomes"]
     if not isinstance(environment, str) or not _is_files(files) or not isinstance(outcomes, list):
         return None
-    parsed = []
-    for o in outcomes:
-        outcome = _outcome(o)
-        if outcome is None:
-            return None
-        parsed.append(outcome)
-    return _Entry(environment, files, parsed)
-
-
-Reader = Callable[[object], tuple[bool, Any]]  # a JSON value -> (whether it is of the type, the value as that type)
-
-
-def _reader(kind: Any) -> Reader:
-    """The reader of a JSON value for a type hint of Outcome's: exact types (JSON's true is not the number 1,
-    nor 1 a truth value), None, unions, and tuple[X, ...] or list[X] (stored as lists)."""
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is None or kind is type(None):
-        return lambda value: (value is None, None)
-    if origin in (typing.Union, types.UnionType):
-        readers = [_reader(arg) for arg in args]
-
-        def union(value: object) -> tuple[bool, Any]:
-            return next((read for read in (r(value) for r in readers) if read[0]), (False, None))
-
-        return union
-    if origin is list or (origin is tuple and (not args or (len(args) == 2 and args[1] is Ellipsis))):
-        each = _reader(args[0]) if args else (lambda value: (True, value))
-        made = tuple if origin is tuple else list
-
-        def sequence(value: object) -> tuple[bool, Any]:
-            if not isinstance(value, list):
-                return False, None
-            read = [each(v) for v in value]
-            return all(ok for ok, _ in read), made(v for _, v in read)
-
-        return sequence
-    if kind in (bool, int, str):
-        return lambda value: (type(value) is kind, value)
-    if kind is float:
-        return lambda value: (type(value) in (int, float), value)
-    # Any other type: a plain class is checked as one; a hint this does not know never reads, so nothing is
-    # remembered (and test_verdicts' round trip of every field fails) until it is taught here.
-    return lambda value: (isinstance(kind, type) and isinstance(value, kind), value)
-
-
-_FIELDS = {f.name: _reader(typing.get_type_hints(Outcome)[f.name]) for f in fields(Outcome)}
+    try:
+        return _Entry(environment, files, [record.read(o) for o in outcomes])
+    except record.RecordError:
+        return None
 
 
 def _is_files(value: object) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-
-
-def _outcome(data: object) -> Outcome | None:
-    """An Outcome from what `asdict` made of it: every field, of its declared type, and nothing else."""
-    if not isinstance(data, dict) or data.keys() != _FIELDS.keys():
-        return None
-    values = {}
-    for name, read in _FIELDS.items():
-        ok, values[name] = read(data[name])
-        if not ok:
-            return None
-    outcome = Outcome(**values)
-    last = len(katas())
-    if not all(1 <= n <= last for n in outcome.ran) or not (outcome.blame is None or 1 <= outcome.blame <= last):
-        return None
-    return outcome
 
 
 # Within one process (a worker judging tree after tree, as bugzoo's do), a verdict is also remembered by the

@@ -25,12 +25,13 @@ from tools import runner
 from tools.cli import Parser
 from tools.learner import progress
 from tools.manifest import Kata, command, katas
+from tools.record import Outcome
 
 
 @dataclass(frozen=True)
 class KataGrade:
     kata: Kata
-    outcomes: tuple[runner.Outcome, ...]
+    outcomes: tuple[Outcome, ...]
 
     @property
     def passed(self) -> int:

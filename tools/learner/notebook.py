@@ -3,7 +3,7 @@
     from tools.learner.notebook import check
     check(3)          # kata 3's tests on katas/, judged as `nox -s kata-3` judges them, printed in the cell
 
-check(N) calls the supervisor's own command line, `python -m tools.runner --track katas -rN
+check(N) calls the supervisor's own command line, `python -m tools.runner --track katas --remember
 tests/test_<kata>.py` (tools/runner.py's main, so runner.run and the same printing), and shows
 everything it prints, the worker's output included, in the cell, in order: a notebook cell shows
 what Python prints, not what a child process writes to the terminal the kernel was started from.
@@ -34,7 +34,7 @@ from tools.manifest import by_number, katas, parse_number
 
 def runner_args(number: int) -> list[str]:
     """The arguments `nox -s kata-N` gives `python -m tools.runner` (noxfile.py's learner sessions)."""
-    return ["--track", "katas", "-rN", by_number(number).test_file]
+    return ["--track", "katas", "--remember", by_number(number).test_file]
 
 
 def run_check(kata: int | str, out: TextIO | None = None) -> int:

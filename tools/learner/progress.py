@@ -10,9 +10,10 @@ from pathlib import Path
 
 from tools import runner, verdicts
 from tools.manifest import ROOT, bonus, column, command, katas, required
+from tools.record import Outcome
 
 
-def status(outcomes: list[runner.Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
+def status(outcomes: list[Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
     """(text for the table, done?) for one kata's outcomes; `done`: the katas known to pass every test, which
     this one cannot be waiting for (a kata's own verdict wins: never "done" beside "waits for" it)."""
     outcomes = [replace(o, blame=number) if o.blame in done else o for o in outcomes]

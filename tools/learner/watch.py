@@ -27,6 +27,7 @@ from tools import runner, verdicts
 from tools.cli import Parser
 from tools.learner import hint, progress
 from tools.manifest import ROOT, Kata, column, command, katas, parse_number
+from tools.record import Outcome
 
 
 class Changes:
@@ -135,7 +136,7 @@ class Watch:
         self.done: set[int] = set()
         self.hint_level: dict[int, int] = {}
 
-    def judge(self, chosen: list[Kata], live: bool) -> list[runner.Outcome]:
+    def judge(self, chosen: list[Kata], live: bool) -> list[Outcome]:
         """Run the chosen katas' tests (on screen when live); remember each kata's verdict."""
         if not live:  # what nothing has changed since it was judged need not run again
             remembered = {kata: verdicts.load(self.root, kata) for kata in chosen}
@@ -155,7 +156,7 @@ class Watch:
             self.note(kata, mine)
         return outcomes
 
-    def note(self, kata: Kata, mine: list[runner.Outcome]) -> None:
+    def note(self, kata: Kata, mine: list[Outcome]) -> None:
         if mine and all(o.passed for o in mine):
             self.done.add(kata.number)
         else:

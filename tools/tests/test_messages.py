@@ -151,7 +151,7 @@ def test_the_next_kata_offered_after_the_last_required_one_says_it_is_a_bonus(tm
 
     monkeypatch.setenv("KATA_ROOT", str(tmp_path))  # no remembered verdicts: no later kata is known done
     for kata, following in zip(katas(), katas()[1:]):
-        passed = [runner.Outcome(f"{kata.test_file}::test_one", True)]
+        passed = [runner.Outcome(f"{kata.test_file}::test_one", "passed")]
         (line,) = runner.next_steps("katas", passed)
         said = "Next (a bonus, optional): " if following.bonus else "Next: "
         assert f"{said}`nox -s kata-{following.number}`" in line, line

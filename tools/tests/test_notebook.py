@@ -46,8 +46,8 @@ def test_check_prints_what_nox_kata_n_prints(
     root = tree(tmp_path, state)
     env = {**os.environ, "KATA_ROOT": str(root)}
     env.pop("KATA_TRACK", None)
-    # What `nox -s kata-3` runs (noxfile.py: pytest(session, "katas", [kata.test_file], "-rN")).
-    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "-rN", "tests/test_sigmoid.py"]
+    # What `nox -s kata-3` runs (noxfile.py: pytest(session, "katas", [kata.test_file], "--remember")).
+    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "--remember", "tests/test_sigmoid.py"]
     cli = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     monkeypatch.setenv("KATA_ROOT", str(root))
     monkeypatch.delenv("KATA_TRACK", raising=False)
@@ -63,7 +63,7 @@ def test_check_from_a_plain_python_prints_in_order(tmp_path: Path) -> None:
     """Outside a kernel (a terminal, a script) the worker writes straight to the same stdout: same order."""
     env = {**os.environ, "KATA_ROOT": str(tree(tmp_path, "stub"))}
     env.pop("KATA_TRACK", None)
-    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "-rN", "tests/test_sigmoid.py"]
+    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "--remember", "tests/test_sigmoid.py"]
     cli = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False)
     code = "from tools.learner.notebook import check; check(3)"
     plain = subprocess.run(

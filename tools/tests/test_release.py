@@ -80,7 +80,7 @@ def test_the_workflows_are_github_workflows_and_classroom_grades_each_kata(copy)
 
 
 def test_a_student_copy_judges_the_stub_resets_a_kata_and_refuses_the_reference(copy):
-    judged = run(copy, "-m", "tools.runner", "--track", "katas", "-rN", "tests/test_affine.py")
+    judged = run(copy, "-m", "tools.runner", "--track", "katas", "--remember", "tests/test_affine.py")
     assert judged.returncode == 1 and "affine_forward is not written yet" in judged.stdout, judged.stdout
     relu = copy / "katas" / "relu.py"
     relu.write_text("my work\n", encoding="utf-8")

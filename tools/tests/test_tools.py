@@ -11,7 +11,7 @@ import pytest
 from tools import runner, stubs
 from tools.learner import hint, progress, reset
 from tools.manifest import ROOT, bonus, by_number, katas, parse_number, required
-from tools.runner import Outcome
+from tools.record import Outcome
 
 SOURCE = '''def f(x):
     """Doc."""
@@ -99,7 +99,7 @@ def test_hint_levels_and_bad_input(capsys):
 
 
 def outcome(passed, blame=None, not_started=False):
-    return Outcome("t", passed, blame, not_started, "")
+    return Outcome("t", "passed" if passed else "failed", blame, not_started, "")
 
 
 def test_progress_status_of_a_kata():
@@ -197,7 +197,7 @@ def test_check_needs_finds_a_missing_and_a_stale_need():
     from tools.maintainer.reference import disagreements
 
     def ran(kata, *numbers):
-        return Outcome(f"tests/test_{by_number(kata).module}.py::t", True, ran=(kata, *numbers))
+        return Outcome(f"tests/test_{by_number(kata).module}.py::t", "passed", ran=(kata, *numbers))
 
     agreeing = [ran(7, 1, 2, 3, 6), ran(8, 4, 5, 7, 1), ran(9, 4, 6, 7)]
     assert disagreements(agreeing) == []

@@ -1,18 +1,17 @@
 """Remembered verdicts: `nox -s progress` shows them at once, and forgets one when a file it depends on changes."""
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
-import typing
 
 import pytest
 
 from tools import stubs, verdicts
 from tools.manifest import ROOT, by_module, column, katas, required
-from tools.runner import Outcome
+from tools.record import Outcome
 from tools.tests.expected import blocked_by, done_without
+from tools.tests.test_record import every_field
 
 N = len(required())  # what "N of M katas done" counts: bonus katas are apart
 
@@ -20,7 +19,10 @@ N = len(required())  # what "N of M katas done" counts: bonus katas are apart
 def test_a_verdict_is_kept_until_a_file_it_depends_on_changes(tmp_path):
     stubs.write_package(tmp_path / "katas", stubbed=())
     model = by_module("model")
-    outcomes = [Outcome("tests/test_model.py::t", True, ran=(1, 2, 3, 6, 7)), Outcome("tests/test_model.py::u", False)]
+    outcomes = [
+        Outcome("tests/test_model.py::t", "passed", ran=(1, 2, 3, 6, 7)),
+        Outcome("tests/test_model.py::u", "failed"),
+    ]
     verdicts.store(tmp_path, model, outcomes)
     assert verdicts.load(tmp_path, model) == outcomes
     (tmp_path / "katas" / "l2.py").write_text("# a kata model does not use\n", encoding="utf-8")
@@ -33,7 +35,7 @@ def test_a_verdict_is_kept_until_a_file_it_depends_on_changes(tmp_path):
 def test_code_that_ran_counts_even_outside_the_manifest(tmp_path):
     stubs.write_package(tmp_path / "katas", stubbed=())
     relu = by_module("relu")
-    verdicts.store(tmp_path, relu, [Outcome("tests/test_relu.py::t", True, ran=(2, 5))])
+    verdicts.store(tmp_path, relu, [Outcome("tests/test_relu.py::t", "passed", ran=(2, 5))])
     (tmp_path / "katas" / "accuracy.py").write_text("# relu's code called it\n", encoding="utf-8")
     assert verdicts.load(tmp_path, relu) is None
 
@@ -78,7 +80,7 @@ def test_progress_says_in_one_line_when_pytest_refuses_its_options(tmp_path):
 def stored(root):
     """A tree with every kata solved and affine's verdict remembered: (the table, affine's entry)."""
     stubs.write_package(root / "katas", stubbed=())
-    verdicts.store(root, by_module("affine"), [Outcome("tests/test_affine.py::t", True, ran=(1,))])
+    verdicts.store(root, by_module("affine"), [Outcome("tests/test_affine.py::t", "passed", ran=(1,))])
     table = json.loads(verdicts.cache_file(root).read_text(encoding="utf-8"))
     return table, table["affine"]
 
@@ -101,13 +103,16 @@ CORRUPT = {
     "outcomes that are a number": lambda e: {**e, "outcomes": 5},
     "an outcome that is a string": lambda e: {**e, "outcomes": ["tests/test_affine.py::t"]},
     "an outcome without ran": lambda e: one(e, ran=None),
-    "an outcome without passed": lambda e: one(e, passed=None),
+    "an outcome without status": lambda e: one(e, status=None),
     "an outcome with an unknown key": lambda e: one(e, verdict="ok"),
     "ran that is a number": lambda e: one(e, ran=1),
     "ran that holds a string": lambda e: one(e, ran=["1"]),
     "ran that names no kata": lambda e: one(e, ran=[0]),
     "ran past the last kata": lambda e: one(e, ran=[99]),
-    "passed that is a string": lambda e: one(e, passed="yes"),
+    "a status that is not one": lambda e: one(e, status="skipped"),
+    "a status that is a truth value": lambda e: one(e, status=True),
+    "a kata that is not its test's": lambda e: one(e, kata=2),
+    "a duration that is a string": lambda e: one(e, duration="1 s"),
     "blame that is a string": lambda e: one(e, blame="1"),
     "blame that names no kata": lambda e: one(e, blame=42),
     "a test name that is a number": lambda e: one(e, test=7),
@@ -126,7 +131,7 @@ def test_a_verdict_of_the_wrong_structure_is_judged_again_and_rebuilt(tmp_path, 
     said = capsys.readouterr().err
     assert said.count("\n") == 1, said  # once per process, not once per kata
     assert str(path) in said and "unreadable" in said and "rebuilt" in said, said
-    outcomes = [Outcome("tests/test_affine.py::t", True, ran=(1,))]
+    outcomes = [Outcome("tests/test_affine.py::t", "passed", ran=(1,))]
     verdicts.store(tmp_path, affine, outcomes)  # the verdict judged again replaces the corrupt one
     assert verdicts.load(tmp_path, affine) == outcomes and verdicts.load(tmp_path, relu) is None
     assert capsys.readouterr().err == ""
@@ -147,25 +152,20 @@ def test_a_cache_that_is_not_a_table_is_rebuilt(tmp_path, capsys, text):
 def test_a_verdict_of_every_field_round_trips_and_a_stale_one_is_dropped_silently(tmp_path, capsys):
     stubs.write_package(tmp_path / "katas", stubbed=())
     model = by_module("model")
-    samples = {
-        bool: True,
-        str: "why",
-        int | None: 7,
-        tuple[int, ...]: (1, 2, 7),
-        tuple[str, ...]: ("affine/no-bias",),
-    }  # each away from its default
-    hints = typing.get_type_hints(Outcome)
-    full = Outcome(**{f.name: samples[hints[f.name]] for f in dataclasses.fields(Outcome)})
-    full = dataclasses.replace(full, test="tests/test_model.py::t", passed=False)
-    verdicts.store(tmp_path, model, [full, Outcome("tests/test_model.py::u", True)])
-    assert verdicts.load(tmp_path, model) == [full, Outcome("tests/test_model.py::u", True)]
-    # Written by another version of the tools (another environment, another runner): old, not corrupt.
+    full = every_field("tests/test_model.py::t")
+    verdicts.store(tmp_path, model, [full, Outcome("tests/test_model.py::u", "passed")])
+    assert verdicts.load(tmp_path, model) == [full, Outcome("tests/test_model.py::u", "passed")]
+    # Written by another version of the tools (another environment, another runner, another record format, or
+    # the format of before records had a version): old, not corrupt.
     path = verdicts.cache_file(tmp_path)
     table = json.loads(path.read_text(encoding="utf-8"))
-    table["model"]["outcomes"][0]["field of another version"] = 1
+    written = table["model"]["outcomes"][0]
+    before = {k: v for k, v in written.items() if k not in ("version", "kata", "status", "duration")}
     for stale in (
         {"environment": "python 2.7, torch 0.1"},
         {"files": {**table["model"]["files"], "tools/runner.py": "0"}},
+        {"outcomes": [{**written, "version": 99}]},
+        {"outcomes": [{**before, "passed": False, "skipped": False}]},  # as asdict wrote it, before
     ):
         path.write_text(json.dumps({"model": {**table["model"], **stale}}), encoding="utf-8")
         assert verdicts.load(tmp_path, model) is None
@@ -176,10 +176,10 @@ def test_a_kata_run_with_a_corrupt_verdict_ends_with_its_own_verdict(tmp_path):
     table, entry = stored(tmp_path)
     table["relu"] = [entry]  # kata-1's run reads the verdicts of the katas after it: corrupt
     table["sigmoid"] = one(entry, ran=None)
-    table["l2"] = one(entry, passed="yes")
+    table["l2"] = one(entry, status="yes")
     verdicts.cache_file(tmp_path).write_text(json.dumps(table), encoding="utf-8")
     env = dict(os.environ, KATA_ROOT=str(tmp_path), KATA_TIMEOUT="60")  # a busy machine is not what this tests
-    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "-rN", "tests/test_affine.py"]
+    command = [sys.executable, "-m", "tools.runner", "--track", "katas", "--remember", "tests/test_affine.py"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "kata-1 (affine) passes every test" in done.stdout, done.stdout

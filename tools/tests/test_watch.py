@@ -156,13 +156,17 @@ def test_in_a_terminal_single_keys_give_hints_the_list_and_quit(tree):
 def test_a_remembered_verdict_is_shown_at_once_then_judged_afresh(tree):
     """Item 6 of issue 21: with nothing changed since the last verdict, the watch shows it before torch loads."""
     from tools import verdicts
-    from tools.runner import Outcome
+    from tools.record import Outcome
 
     said = "kata-2 (relu): relu_forward is not written yet. (remembered)"
     for kata in katas():
         test = f"{kata.test_file}::test_one"
         failing = kata.module in ("relu", "sigmoid")
-        verdicts.store(tree, kata, [Outcome(test, not failing, kata.number, failing, said if failing else "")])
+        verdicts.store(
+            tree,
+            kata,
+            [Outcome(test, "failed" if failing else "passed", kata.number, failing, said if failing else "")],
+        )
     start = time.monotonic()
     watch = Watching(tree, "--poll")
     try:
