@@ -128,9 +128,10 @@ class Sandbox:
                     raise
                 except BaseException as error:  # turned into data here, under the time limit (its __str__ is code)
                     raise Recorded(wire.error_record(error)) from None
-        except limits.TimedOut as error:
+        except limits.TimedOut as error:  # said for the whole test: its limit, and what all its calls used
             record = wire.error_record(error)
-            record["clock"] = {k: getattr(clock, k) for k in ("limit", "wall_limit", "cpu", "wall", "stopped_by")}
+            used = {"cpu": self.cpu + clock.cpu, "wall": self.wall + clock.wall, "stopped_by": clock.stopped_by}
+            record["clock"] = {"limit": self.limit, "wall_limit": self.limit * limits.WALL_FACTOR, **used}
             raise Recorded(record) from None
         finally:
             self.cpu += clock.cpu

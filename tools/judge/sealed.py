@@ -36,6 +36,7 @@ from tools.judge import limits, processes, sandbox, wire
 
 CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
 GRACE = 1.5  # seconds past the test's clock limit before the judge ends a kata process stuck in one C call
+STARTUP = 120.0  # seconds a kata process may take to answer its first request of a test (a new one, a busy machine)
 FRAME = re.compile(r'File "(?P<file>.+)", line (?P<line>\d+) in (?P<function>\S+)')
 
 # Errors that are not builtins and that a kata may raise, rebuilt as themselves.
@@ -120,7 +121,7 @@ class _JudgeBridge(wire.Bridge):
 
     def request(self, op: str, *args: Any) -> Any:
         if not self.client.alive():
-            raise Ended("it had ended earlier in this test", [], False, False)
+            raise Ended("it had ended, or could not start, before this call", [], False, False)
         try:
             with limits.paused():
                 return super().request(op, *args)
@@ -156,6 +157,7 @@ class Client:
         self.over_memory = self.timed_out = False
         self.paused_by: int | None = None  # the signal that paused the kata process, which was then ended
         self.limit, self.used = 10.0, 0.0  # the test's limit, and the clock seconds kata code has used of it
+        self.starting = False  # answering a new test's first request: no test limit yet
 
     # -- the process --------------------------------------------------------------------------
 
@@ -198,7 +200,8 @@ class Client:
         test's clock limit by GRACE seconds (a wait inside one C call, where its own limit cannot reach):
         first SIGUSR1, on which faulthandler writes where it was."""
         assert self.bridge is not None
-        deadline = time.monotonic() + max(self.limit * limits.WALL_FACTOR - self.used, 0.1) + GRACE
+        allowed = STARTUP if self.starting else max(self.limit * limits.WALL_FACTOR - self.used, 0.1) + GRACE
+        deadline = time.monotonic() + allowed
         while not self.bridge.conn.poll(0.1):
             if not self.process.is_alive():
                 return  # the read that follows finds the connection closed
@@ -218,6 +221,10 @@ class Client:
     def ended(self) -> Ended:
         """How the kata process ended, and where, from faulthandler's last traceback."""
         _reap(self.process, 5)
+        closed = self.process.is_alive()  # alive, but its end of the connection is closed: it cannot answer
+        if closed:
+            self.process.kill()
+            _reap(self.process, 5)
         code = self.process.exitcode
         dump = self.dump.read_text(encoding="utf-8", errors="replace") if self.dump.exists() else ""
         found = [m.groupdict() for m in FRAME.finditer(dump)]  # innermost first
@@ -229,6 +236,8 @@ class Client:
             how = f"it held more than {processes.RESIDENT_GB:g} GB of memory"
         elif self.paused_by is not None:
             how = f"stopped by signal {_signal_name(self.paused_by)}"
+        elif closed:
+            how = "it closed its connection to the judge, and was ended"
         elif code is not None and code < 0:
             how = f"killed by signal {_signal_name(-code)}"
         else:
@@ -267,14 +276,22 @@ class Client:
     def begin(self, limit: float, hung: dict[tuple[str, str], str], ran: set[int]) -> None:
         """A new test: a kata process that is alive (a new one if the last ended), and a clean slate on both
         sides. `ran` is the test's record of which katas' code ran."""
-        if not self.alive():
-            self.stop()
-            self.start()
-        assert self.bridge is not None
-        self.bridge.reset()
         self.ran, self.world_change[:] = ran, []
-        self.limit, self.used = limit, 0.0
-        self.bridge.request("begin", limit, [[f, fn, m] for (f, fn), m in hung.items()])
+        for attempt in (1, 2):  # a kata process that ended, or does not answer, is replaced once more
+            if not self.alive():
+                self.stop()
+                self.start()
+            assert self.bridge is not None
+            self.bridge.reset()
+            self.limit, self.used, self.starting = limit, 0.0, True
+            try:
+                self.bridge.request("begin", limit, [[f, fn, m] for (f, fn), m in hung.items()])
+                return
+            except Ended:
+                if attempt == 2:
+                    raise
+            finally:
+                self.starting = False
 
     def load(self, module: str) -> Any:
         assert self.bridge is not None

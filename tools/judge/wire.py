@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import weakref
 from collections.abc import Callable, Iterator, MutableMapping, MutableSequence
 from typing import Any
 
@@ -29,6 +30,7 @@ import torch
 
 MAX_MESSAGE = 1 << 30  # bytes: a message larger than this is refused (a runaway result)
 PLAIN_NUMBERS = (bool, int, float, str, bytes)
+UNGUARDED = ("begin",)  # requests that run no kata code: not under a test's time limit
 
 
 class Plain(pickle.Unpickler):
@@ -83,6 +85,34 @@ def _text(error: BaseException) -> str:
         return f"<{type(error).__name__} whose message cannot be shown>"
 
 
+class _Forgetful(MutableMapping):
+    """The judge's table of tensors: key -> tensor while the judge holds it; the keys of those it let go are
+    collected in `dropped`, to tell the kata process with the next request."""
+
+    def __init__(self) -> None:
+        self.refs: dict[tuple[str, int], weakref.ref] = {}
+        self.dropped: list[tuple[str, int]] = []
+
+    def __getitem__(self, key: tuple[str, int]) -> torch.Tensor:
+        found = self.refs[key]()
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __setitem__(self, key: tuple[str, int], tensor: torch.Tensor) -> None:
+        dropped = self.dropped
+        self.refs[key] = weakref.ref(tensor, lambda _, key=key: dropped.append(key))  # type: ignore[misc]
+
+    def __delitem__(self, key: tuple[str, int]) -> None:
+        del self.refs[key]
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return iter([key for key, ref in list(self.refs.items()) if ref() is not None])
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
 class _Lent:
     """A value already in its tagged form (a live view of a container): encoded as it is."""
 
@@ -110,8 +140,10 @@ class Bridge:
         guard: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
         self.conn, self.side, self.live = conn, side, live
-        # The kata process sends a tensor's values each time it answers with it: its own tensors may change
-        # where no version counter sees it (through another tensor sharing their memory).
+        # The kata process sends a tensor's values each time it answers with it (its tensors may change where no
+        # version counter sees it, through another tensor sharing their memory) and keeps every tensor of the test,
+        # so that one the judge sends back unchanged is its own again, graph and all. The judge keeps only those
+        # it still holds: a tensor it let go cannot be seen changing.
         self.resend = not live
         self.ops = {**GENERIC, **(ops or {})}
         self.guard = guard or (lambda run: run())  # how this end runs a request it serves
@@ -128,7 +160,9 @@ class Bridge:
         self.objects: dict[int, Any] = {}  # my objects lent by handle
         self.handle_of: dict[int, int] = {}  # id(object) -> handle
         self.proxies: dict[int, Proxy] = {}  # the other end's handles -> their proxies here
-        self.tensors: dict[tuple[str, int], torch.Tensor] = {}  # key -> the tensor here
+        self.tensors: MutableMapping[tuple[str, int], torch.Tensor] = (  # key -> the tensor here
+            _Forgetful() if self.live else {}
+        )
         self.key_of: dict[int, tuple[str, int]] = {}  # id(tensor) -> key
         self.synced: dict[tuple[str, int], tuple] = {}  # key -> the tensor's _signature when last in step
         self.count = 0
@@ -231,6 +265,8 @@ class Bridge:
     def sweep(self) -> list:
         """Every known tensor changed in place here since it was last in step with the other end."""
         changed = [t for key, t in list(self.tensors.items()) if self.synced.get(key) != _signature(t)]
+        if len(self.synced) > 2 * len(self.tensors) + 100:  # forget the keys of tensors let go
+            self.synced = {key: self.synced[key] for key in list(self.tensors.keys()) if key in self.synced}
         return [self._tensor(t, swept=True) for t in changed]
 
     def _lend(self, value: Any) -> tuple:
@@ -274,8 +310,18 @@ class Bridge:
 
     def request(self, op: str, *args: Any) -> Any:
         """Ask the other end to do op; serve its requests meanwhile; return its answer or raise its error."""
-        self.send(("ask", [op, [self.encode(a) for a in args]], self.context(), self.sweep()))
+        said = self.context()
+        if isinstance(self.tensors, _Forgetful) and self.tensors.dropped:  # let go here: the other end may too
+            said["forget"], self.tensors.dropped = self.tensors.dropped, []
+        self.send(("ask", [op, [self.encode(a) for a in args]], said, self.sweep()))
         return self.wait()
+
+    def forget(self, keys: Any) -> None:
+        """Drop tensors the other end let go of (the kata process's table would otherwise grow all test long)."""
+        for key in keys if type(keys) is list else ():
+            if type(key) is tuple and len(key) == 2:
+                self.tensors.pop((str(key[0]), int(key[1])), None)
+                self.synced.pop((str(key[0]), int(key[1])), None)
 
     def wait(self) -> Any:
         while True:
@@ -296,6 +342,7 @@ class Bridge:
             self.decode(update)
         said = said if type(said) is dict else {}
         if kind == "ask":
+            self.forget(said.get("forget"))
             self.on_context(said)
         return kind, body, said
 
@@ -307,7 +354,9 @@ class Bridge:
             op, args = body
             decoded = [self.decode(a) for a in args]
             # Run and encode under the guard: encoding may run code of the object's own (a tensor subclass's).
-            answer: tuple = ("ok", self.guard(lambda: self.encode(self.ops[op](self, *decoded))))
+            # The other end's own bookkeeping (a new test) runs no kata code, and is not guarded.
+            guard = self.guard if op not in UNGUARDED else (lambda run: run())
+            answer: tuple = ("ok", guard(lambda: self.encode(self.ops[op](self, *decoded))))
         except (Gone, KeyboardInterrupt):
             raise
         except BaseException as error:  # the error crosses as data; this end goes on serving

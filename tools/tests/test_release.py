@@ -133,7 +133,7 @@ def test_grade_gives_full_marks_to_a_tree_that_holds_the_reference(tmp_path):
 
 def test_grade_gives_no_point_for_a_kata_whose_tests_skipped_or_did_not_run(tmp_path):
     stubs.write_package(tmp_path / "katas", stubbed=())
-    relu = tmp_path / "katas" / "relu.py"  # every test of kata 2 would be skipped, and kata 3's stopped early
+    relu = tmp_path / "katas" / "relu.py"  # every test of kata 2 would be skipped, and kata 3's run stopped
     relu.write_text(relu.read_text(encoding="utf-8") + "\nimport pytest\npytest.skip('no', allow_module_level=True)\n")
     sigmoid = tmp_path / "katas" / "sigmoid.py"
     stop = (
@@ -145,7 +145,9 @@ def test_grade_gives_no_point_for_a_kata_whose_tests_skipped_or_did_not_run(tmp_
     )
     graded = {g.kata.name: g for g in grade.grade(tmp_path)}
     assert graded["relu"].earned == 0 and graded["relu"].passed == 0, graded["relu"]
-    assert graded["sigmoid"].earned == 0 and "did not run" in graded["sigmoid"].status, graded["sigmoid"].status
+    # The stop reaches only the kata's own process (tools/judge/sandbox.py): every test of kata 3 runs, and
+    # its (right) code earns its point.
+    assert graded["sigmoid"].earned == 1, graded["sigmoid"].status
     assert graded["affine"].earned == 1
-    row = json.loads(grade.as_json(list(graded.values())))["by_kata"][2]
+    row = json.loads(grade.as_json(list(graded.values())))["by_kata"][1]  # relu's
     assert row["points"] == 0 and row["tests_passed"] < row["tests"] and row["failing"], row
