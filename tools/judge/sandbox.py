@@ -162,12 +162,8 @@ class Sandbox:
                 if message:
                     raise limits.Stopped(message)
 
-        previous = sys.gettrace()
-        sys.settrace(tracer)
-        try:
+        with _tracing(tracer):
             yield
-        finally:
-            sys.settrace(previous)
 
     # -- the operations ----------------------------------------------------------------------------
 
@@ -257,14 +253,9 @@ class Sandbox:
                 }
             )
 
-    @contextlib.contextmanager
-    def not_watching(self) -> Iterator[None]:
-        previous = sys.gettrace()
-        sys.settrace(None)
-        try:
-            yield
-        finally:
-            sys.settrace(previous)
+    def not_watching(self) -> contextlib.AbstractContextManager[None]:
+        """No watching in the block (an import: a module's top level is not the kata's code running)."""
+        return _tracing(None)
 
     def probe(self, bridge: wire.Bridge, fn: Any, leaves: list, others: list) -> dict[str, Any]:
         """Call fn on leaves that require grad, as torch.autograd runs a layer, and say whether its first result
@@ -287,6 +278,16 @@ class Sandbox:
         """An object of the tests' own (tests/stand_ins.py), made here, where the kata's autograd can reach it."""
         module = importlib.import_module("tests.stand_ins")
         return getattr(module, name)(*args)
+
+
+@contextlib.contextmanager
+def _tracing(tracer: Any) -> Iterator[None]:
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
 
 
 def reference_dout(got: torch.Tensor) -> torch.Tensor:
