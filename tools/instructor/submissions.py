@@ -2,14 +2,13 @@
 
     find(class_dir, work) -> Iterator[Submission]
 
-class_dir holds one folder or .zip per student: what `gh classroom clone student-repos` (a folder per
-repository), a Gradescope export (a `submission_N` folder each) or a Canvas download (a zip each) gives. A
-student's katas/ may be at the top or under one folder (a zip of the repository's folder), or in the one zip its
-folder holds. Each student's katas/ and tests/ are copied into work/<name>/ (from a zip: only those two, and only
-after its table of contents passed: no absolute path, no `..`, at most MAX_MEMBERS members declaring at most
-MAX_DECLARED bytes, so a zip bomb is never unpacked), then fingerprinted (a re-run re-judges only the students whose
-katas changed), compiled (never run) and compared with this repository's tests/. Nothing a student sends stops the
-class: each fault is its Submission's `reason`. Nothing here imports torch or runs a student's code.
+class_dir holds one folder or .zip per student, as `gh classroom clone student-repos` (a repository each), a
+Gradescope export (a submission_N folder each) or a Canvas download (a zip each) gives them; katas/ may be under
+lone folders (a zip of a repository's folder) or in the one zip a folder holds. Each student's katas/ and tests/
+are copied into work/<name>/ (from a zip only after its table of contents passed: no absolute path or `..`, at
+most MAX_MEMBERS members declaring MAX_DECLARED bytes: a zip bomb is never unpacked), then fingerprinted (a re-run
+re-judges only changed katas), compiled (never run) and compared with this repository's tests/. No fault stops
+the class: each is its Submission's `reason`. Nothing here imports torch or runs a student's code.
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ def find(class_dir: Path, work: Path) -> Iterator[Submission]:
         raise NotADirectoryError(f"{class_dir}: not a folder")
     used: set[str] = set()
     for entry in sorted(class_dir.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name == "__MACOSX" or entry.suffix.lower() in INDEXES:
+        if _hidden(entry.name) or entry.suffix.lower() in INDEXES or entry.resolve() == work.resolve():
             continue
         name = unique(printable(entry.stem if entry.is_file() else entry.name), used)
         yield submission(name, entry, work / slug(name))
@@ -127,16 +126,21 @@ def _copy(source: Path, dest: Path, notes: list[str]) -> None:
             continue
         walked = os.walk(root / part)  # links to folders are not followed
         for path in sorted(Path(top, name) for top, folders, files in walked for name in files):
-            relative = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                notes.append(f"left out {printable(relative)}: a link")
-            elif path.is_file() and not SKIPPED & set(path.relative_to(root).parts):
-                if _odd(relative):
-                    notes.append(f"left out a file with an odd name: {printable(relative)!r}")
-                    continue
+            if _admitted(path.relative_to(root).as_posix(), path.is_symlink(), notes) and path.is_file():
                 _take(budget, path.stat().st_size)
-                (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, dest / relative)
+                (dest / path.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, dest / path.relative_to(root))
+
+
+def _admitted(relative: str, link: bool, notes: list[str]) -> bool:
+    """Whether a file is copied: one of katas/ or tests/, not Python's cache, not a link, not an odd name."""
+    parts = relative.split("/")
+    if parts[0] not in WANTED or SKIPPED & set(parts):
+        return False
+    if link or _odd(relative):
+        notes.append(f"left out {printable(relative)!r}: {'a link' if link else 'an odd name'}")
+        return False
+    return True
 
 
 def _unzip(source: Path, dest: Path, notes: list[str]) -> None:
@@ -156,20 +160,11 @@ def _unzip(source: Path, dest: Path, notes: list[str]) -> None:
             budget = [MAX_COPIED]
             for m in members:
                 name = m.filename.replace("\\", "/")
-                relative = name[len(prefix) :]
-                if not name.startswith(prefix) or relative.split("/")[0] not in WANTED or m.is_dir():
-                    continue
-                if SKIPPED & set(relative.split("/")):
-                    continue
-                if stat.S_ISLNK(m.external_attr >> 16):
-                    notes.append(f"left out {printable(relative)}: a link")
-                elif _odd(relative):
-                    notes.append(f"left out a file with an odd name: {printable(relative)!r}")
-                else:
+                relative, link = name[len(prefix) :], stat.S_ISLNK(m.external_attr >> 16)
+                if name.startswith(prefix) and not m.is_dir() and _admitted(relative, link, notes):
                     _take(budget, m.file_size)
-                    target = dest / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with archive.open(m) as read, open(target, "wb") as write:
+                    (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(m) as read, open(dest / relative, "wb") as write:
                         shutil.copyfileobj(read, write)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as error:
         raise Unjudgeable(f"a zip that cannot be read: {printable(str(error)) or type(error).__name__}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import zipfile
 from pathlib import Path
 
@@ -120,10 +121,18 @@ def test_links_never_bring_files_from_outside(tmp_path):
     secret.write_text("SECRET = 1\n")
     (student / "katas" / "relu.py").unlink()
     (student / "katas" / "relu.py").symlink_to(secret)
-    s = judged(klass, work)["linker"]
-    assert s.judgeable and any("relu.py: a link" in note for note in s.notes)
-    assert not (s.root / "katas" / "relu.py").exists()
-    assert "katas/relu.py: missing" in s.format_errors
+    with zipfile.ZipFile(klass / "zipped-link.zip", "w") as archive:
+        for path in sorted((student / "katas").glob("*.py")):
+            if not path.is_symlink():
+                archive.write(path, f"katas/{path.name}")
+        link = zipfile.ZipInfo("katas/relu.py")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, str(secret))  # a link's target, as zip -y stores it
+    found = judged(klass, work)
+    for s in found.values():
+        assert s.judgeable and "left out 'katas/relu.py': a link" in s.notes
+        assert not (s.root / "katas" / "relu.py").exists()
+        assert "katas/relu.py: missing" in s.format_errors
 
 
 def test_the_fingerprint_follows_the_katas_and_nothing_else(tmp_path):
