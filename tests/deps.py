@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from tests import judge
-from tools import runner, verdicts
+from tools import verdicts
 from tools.manifest import ROOT, Kata, by_number
 from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job
 
 
 def first_broken(
@@ -59,8 +61,8 @@ def own_verdicts(chosen: Sequence[Kata], judged: Mapping[int, Sequence[Outcome]]
     unknown = [kata for kata in chosen if kata.number not in known]
     if unknown:
         root = session.root if session.root != ROOT else None
-        job = runner.Job.of(unknown, session.track, root)
-        (outcomes,) = runner.run([job], pytest_args=["--kata-timeout", f"{session.timeout:g}"])
+        job = Job.of(unknown, session.track, root)
+        (outcomes,) = supervisor.run([job], pytest_args=["--kata-timeout", f"{session.timeout:g}"])
         for kata in unknown:
             known[kata.number] = mine = [o for o in outcomes if o.kata == kata]
             if on_disk and mine:

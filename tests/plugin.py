@@ -32,7 +32,8 @@ from tools import record  # noqa: E402
 from tools.judge import said, sealed  # noqa: E402
 from tools.manifest import ManifestError, by_number, kata_of_test, katas  # noqa: E402
 from tools.record import Outcome  # noqa: E402
-from tools.runner import next_steps, parse_seconds, seconds_argument  # noqa: E402
+from tools.run.advice import next_steps  # noqa: E402
+from tools.settings import parse_seconds, seconds_argument  # noqa: E402
 
 settings.register_profile(
     "katas",

@@ -34,7 +34,16 @@ JUDGE = (
     "tests/deps.py",
     "tests/mistakes.toml",
 )
-TOOLS = ("tools/manifest.toml", "tools/record.py", "tools/runner.py", "tools/mistakes.py", "pyproject.toml")
+RUN = tuple(f"tools/run/{path.name}" for path in sorted((ROOT / "tools" / "run").glob("*.py")))  # the supervisor
+TOOLS = (
+    "tools/manifest.toml",
+    "tools/record.py",
+    "tools/runner.py",
+    *RUN,
+    "tools/settings.py",
+    "tools/mistakes.py",
+    "pyproject.toml",
+)
 
 
 def cache_file(root: Path) -> Path:

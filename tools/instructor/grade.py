@@ -21,11 +21,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import runner
 from tools.cli import Parser
 from tools.learner import progress
 from tools.manifest import Kata, command, katas
 from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job, JudgeError
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class KataGrade:
 def grade(root: Path | None = None) -> list[KataGrade]:
     """Judge every kata of the tree at root (the repository's katas/ when None) under the supervisor."""
     chosen = katas()
-    jobs = [runner.Job.of([kata], root=root) for kata in chosen]
-    results = runner.run(jobs, workers=2, pytest_args=["--disable-warnings"])
+    jobs = [Job.of([kata], root=root) for kata in chosen]
+    results = supervisor.run(jobs, workers=2, pytest_args=["--disable-warnings"])
     return [KataGrade(kata, tuple(outcomes)) for kata, outcomes in zip(chosen, results)]
 
 
@@ -162,7 +163,7 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     try:
         grades = grade(Path(os.environ["KATA_ROOT"]) if os.environ.get("KATA_ROOT") else None)
-    except runner.JudgeError as error:
+    except JudgeError as error:
         print(f"grade: the tests could not run, so there is no grade: {error}", file=sys.stderr)
         return 2
     missing = [g.kata.label for g in grades if not g.outcomes]

@@ -4,7 +4,7 @@
     check(3)          # kata 3's tests on katas/, judged as `nox -s kata-3` judges them, printed in the cell
 
 check(N) calls the supervisor's own command line, `python -m tools.runner --track katas --remember
-tests/test_<kata>.py` (tools/runner.py's main, so runner.run and the same printing), and shows
+tests/test_<kata>.py` (tools/runner.py's main, so supervisor.run and the same printing), and shows
 everything it prints, the worker's output included, in the cell, in order: a notebook cell shows
 what Python prints, not what a child process writes to the terminal the kernel was started from.
 

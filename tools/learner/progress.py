@@ -8,16 +8,18 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
-from tools import runner, verdicts
+from tools import verdicts
 from tools.manifest import ROOT, bonus, column, command, katas, required
 from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import UNSEALED, Job, JudgeError
 
 
 def status(outcomes: list[Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
     """(text for the table, done?) for one kata's outcomes; `done`: the katas known to pass every test, which
     this one cannot be waiting for (a kata's own verdict wins: never "done" beside "waits for" it)."""
     outcomes = [replace(o, blame=number) if o.blame in done else o for o in outcomes]
-    if any(o.test.endswith(f"::{runner.UNSEALED}") for o in outcomes):  # a student copy's edited tests
+    if any(o.test.endswith(f"::{UNSEALED}") for o in outcomes):  # a student copy's edited tests
         return "not judged: a file that judges it differs from the release (`nox -s reset -- --judge`)", False
     passed = sum(o.passed for o in outcomes)
     total = len(outcomes)
@@ -63,10 +65,10 @@ def main() -> int:
     found = {kata: None if options else verdicts.load(root, kata) for kata in all_katas}
     todo = [kata for kata, outcomes in found.items() if outcomes is None]
     if todo:
-        job = runner.Job.of(todo, root=root if root != ROOT else None)
+        job = Job.of(todo, root=root if root != ROOT else None)
         try:
-            (outcomes,) = runner.run([job], pytest_args=options)
-        except runner.JudgeError as error:  # pytest refused the options: say so in a line
+            (outcomes,) = supervisor.run([job], pytest_args=options)
+        except JudgeError as error:  # pytest refused the options: say so in a line
             refusal = next((line for line in str(error).splitlines() if "error:" in line), str(error).splitlines()[0])
             print(f"nox -s progress: pytest refused the options {' '.join(options)!r}: {refusal.strip()}")
             return 2

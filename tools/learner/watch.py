@@ -23,11 +23,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tools import runner, verdicts
+from tools import verdicts
 from tools.cli import Parser
 from tools.learner import hint, progress
 from tools.manifest import ROOT, Kata, column, command, katas, parse_number
 from tools.record import Outcome
+from tools.run import supervisor, warm
+from tools.run.advice import next_steps
+from tools.run.job import Job
+from tools.settings import parse_seconds, seconds_argument
 
 
 class Changes:
@@ -146,9 +150,9 @@ class Watch:
             chosen = [kata for kata in chosen if remembered[kata] is None]
             if not chosen:
                 return []
-        job = runner.Job.of(chosen, root=self.root if self.root != ROOT else None)
+        job = Job.of(chosen, root=self.root if self.root != ROOT else None)
         options = [*WARM, *(["-q", "-rN"] if live else []), *self.pytest_args]
-        (outcomes,) = runner.run([job], live=live, warm=True, pytest_args=options)
+        (outcomes,) = supervisor.run([job], live=live, warm=True, pytest_args=options)
         for kata in chosen:
             mine = [o for o in outcomes if o.kata == kata]
             if not self.pytest_args:
@@ -176,7 +180,7 @@ class Watch:
         print(f"=== {kata.label}: {kata.path()} ===", flush=True)
         outcomes = self.judge([kata], live=True)
         passed = bool(outcomes) and all(o.passed for o in outcomes)
-        lines = runner.next_steps("katas", outcomes)
+        lines = next_steps("katas", outcomes)
         if lines and not passed:
             print("\n".join(lines))
         print(self.bar(), flush=True)
@@ -198,13 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.3, help="seconds between polls (default 0.3)")
     parser.add_argument(
         "--kata-timeout",
-        type=runner.seconds_argument,
+        type=seconds_argument,
         help="seconds of processor time a test may use (default: the tests' own, 10, or $KATA_TIMEOUT)",
     )
     args = parser.parse_args(argv)
     if "KATA_TIMEOUT" in os.environ and args.kata_timeout is None:
         try:
-            runner.parse_seconds(os.environ["KATA_TIMEOUT"])
+            parse_seconds(os.environ["KATA_TIMEOUT"])
         except ValueError as error:
             parser.error(f"KATA_TIMEOUT: {error}")
     start = None
@@ -219,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     changes = Changes(root / "katas", args.poll, args.interval)
     print(remembered(root, start), end="", flush=True)  # before torch loads: what is known is shown at once
-    if runner.CAN_FORK:  # elsewhere each run is a fresh process: nothing to load here
+    if warm.CAN_FORK:  # elsewhere each run is a fresh process: nothing to load here
         print(f"Watching {root / 'katas'} ({changes.how}). Loading torch and the tests once ...", flush=True)
-        runner.prepare_warm([k.test_file for k in katas()])
+        warm.prepare_warm([k.test_file for k in katas()])
     else:
         print(f"Watching {root / 'katas'} ({changes.how}).", flush=True)
     watch = Watch(root, interactive, ["--kata-timeout", str(args.kata_timeout)] if args.kata_timeout else [])
@@ -269,7 +273,7 @@ def remembered(root: Path, start: Kata | None) -> str:
         failing = failing[:1]  # "not written yet", once
     lines = [f"=== {kata.label}: {kata.path()} (remembered: no file of it changed since) ==="]
     lines += [f"FAILED {o.test.split('::')[-1]}: {o.message.splitlines()[0]}" for o in failing[:5]]
-    lines += runner.next_steps("katas", outcomes) if failing else [f"{kata.label} passes every test."]
+    lines += next_steps("katas", outcomes) if failing else [f"{kata.label} passes every test."]
     lines.append(f"{progress.status(outcomes, kata.number)[0].capitalize()}. Judging it afresh ...")
     return "\n".join(lines) + "\n"
 

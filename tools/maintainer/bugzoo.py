@@ -2,7 +2,7 @@
 
 Each mistake in tools/maintainer/bugzoo.toml is one exact text replacement in the reference solution of a
 kata. For each, a temporary `katas` package holds every reference module with that one module
-mutated, and that kata's tests run against it (tools/runner.py). A mistake is caught when a
+mutated, and that kata's tests run against it (tools/run/). A mistake is caught when a
 test fails; it is named when a failure's verdict names (Outcome.mistakes) one of the catalogue's mistakes
 that list it (tests/mistakes.toml, their `zoo`): by id, whatever the words say.
 
@@ -20,8 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import mistakes, runner, stubs
+from tools import mistakes, stubs
 from tools.manifest import Kata, column, command, katas, parse_number, tomllib
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job
 
 ZOO = Path(__file__).with_name("bugzoo.toml")
 NEEDED = 0.9  # the share of mistakes that must be named by their own id
@@ -107,11 +110,11 @@ def judge(zoo: list[Mistake]) -> list[Verdict]:
             stubs.write_package(package, stubbed=())
             path = package / f"{mistake.kata.module}.py"
             path.write_text(mistake.apply(path.read_text(encoding="utf-8")), encoding="utf-8", newline="\n")
-            jobs.append(runner.Job.of([mistake.kata], root=package.parent))
-        return [verdict(mistake, outcomes) for mistake, outcomes in zip(zoo, runner.run(jobs, workers=2))]
+            jobs.append(Job.of([mistake.kata], root=package.parent))
+        return [verdict(mistake, outcomes) for mistake, outcomes in zip(zoo, supervisor.run(jobs, workers=2))]
 
 
-def verdict(mistake: Mistake, outcomes: list[runner.Outcome]) -> Verdict:
+def verdict(mistake: Mistake, outcomes: list[Outcome]) -> Verdict:
     failures = [o for o in outcomes if not o.passed]
     named = tuple(dict.fromkeys(i for o in failures for i in o.mistakes))
     return Verdict(mistake, caught=bool(failures), named=named)

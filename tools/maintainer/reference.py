@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import sys
 
-from tools import runner
 from tools.manifest import by_number, closure, command, katas
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job
 
 
-def disagreements(outcomes: list[runner.Outcome]) -> list[str]:
+def disagreements(outcomes: list[Outcome]) -> list[str]:
     used: dict[int, set[int]] = {}
     for outcome in outcomes:
         if outcome.kata is not None:
@@ -49,7 +51,7 @@ def chooses_tests(argv: list[str]) -> bool:
 
 @command
 def main(argv: list[str]) -> int:
-    (outcomes,) = runner.run([runner.Job(("tests", *argv), track="solutions")], live=True)
+    (outcomes,) = supervisor.run([Job(("tests", *argv), track="solutions")], live=True)
     if not outcomes or any(not o.passed for o in outcomes):
         return 1
     if chooses_tests(argv):  # a chosen part of the suite says nothing about the manifest as a whole

@@ -11,8 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools import runner, stubs
+from tools import stubs
 from tools.manifest import Kata, column, command, katas
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job
 
 
 @command
@@ -22,8 +25,8 @@ def main() -> int:
         jobs = []
         for kata in chosen:
             stubs.write_package(Path(tmp) / kata.module / "katas", stubbed={kata.module})
-            jobs.append(runner.Job.of([kata], root=Path(tmp) / kata.module))
-        found = [problems(kata, outcomes) for kata, outcomes in zip(chosen, runner.run(jobs, workers=2))]
+            jobs.append(Job.of([kata], root=Path(tmp) / kata.module))
+        found = [problems(kata, outcomes) for kata, outcomes in zip(chosen, supervisor.run(jobs, workers=2))]
     for kata, found_here in zip(chosen, found):
         verdict = "ok" if not found_here else f"{len(found_here)} problem(s)"
         print(f"  {column(kata)}  {verdict}")
@@ -34,7 +37,7 @@ def main() -> int:
     return 1 if bad else 0
 
 
-def problems(kata: Kata, outcomes: list[runner.Outcome]) -> list[str]:
+def problems(kata: Kata, outcomes: list[Outcome]) -> list[str]:
     """What is wrong with one kata's tests on its pristine stub; empty when they discriminate."""
     if not outcomes:
         return [f"{kata.label}: no test was collected from {kata.test_file}"]

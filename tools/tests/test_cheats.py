@@ -25,7 +25,8 @@ import pytest
 
 from tools.instructor import release
 from tools.manifest import katas
-from tools.runner import Job, Outcome
+from tools.record import Outcome
+from tools.run.job import Job
 from tools.tests.test_seal import command
 from tools.tests.test_supervision import AFFINE_FORWARD, build, judge_live, show
 

@@ -15,9 +15,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from tools import runner, stubs
+from tools import stubs
 from tools.manifest import katas
-from tools.runner import Job
+from tools.run import supervisor
+from tools.run.job import Job
 
 PER_CORE = 2  # busy loops per core beside the tests
 
@@ -38,7 +39,7 @@ def busy(per_core: int = PER_CORE) -> Iterator[None]:
 
 def test_the_reference_passes_every_test_beside_busy_loops():
     with busy():
-        (outcomes,) = runner.run([Job(tuple(k.test_file for k in katas()), track="solutions")])
+        (outcomes,) = supervisor.run([Job(tuple(k.test_file for k in katas()), track="solutions")])
     failed = [f"{o.test}: {o.message[:300]}" for o in outcomes if not o.passed]
     assert outcomes and not failed, "\n".join(failed)
 
@@ -48,7 +49,7 @@ def test_an_endless_loop_is_stopped_within_30_s_beside_busy_loops(tmp_path: Path
     relu = tmp_path / "katas" / "relu.py"
     relu.write_text(relu.read_text(encoding="utf-8").replace("    x = cache\n", "    while True:\n        pass\n", 1))
     with busy():
-        (outcomes,) = runner.run([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=tmp_path)])
+        (outcomes,) = supervisor.run([Job(("tests/test_relu.py::test_on_the_tutorial_inputs",), root=tmp_path)])
     (outcome,) = outcomes
     assert not outcome.passed and "endless loop" in outcome.message and "relu_backward" in outcome.message, outcome
     stopped = re.search(r"processor time in ([\d.]+) s", outcome.message)

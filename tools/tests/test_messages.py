@@ -6,8 +6,12 @@ kata under the supervisor, and reads the failures.
 
 import pytest
 
-from tools import runner, stubs
+from tools import stubs
 from tools.manifest import by_module
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.advice import next_steps
+from tools.run.job import Job
 
 CASES = {
     "module-output": ("autograd_bridge", "return self.sigmoid(self.linear_2(h))", "return self.linear_2(h)"),
@@ -41,7 +45,7 @@ ALTERNATIVES = {
 
 
 @pytest.fixture(scope="module")
-def failures(tmp_path_factory) -> dict[str, list[runner.Outcome]]:
+def failures(tmp_path_factory) -> dict[str, list[Outcome]]:
     root = tmp_path_factory.mktemp("messages")
     jobs = []
     for name, (module, old, new) in {**CASES, **ALTERNATIVES}.items():
@@ -53,8 +57,8 @@ def failures(tmp_path_factory) -> dict[str, list[runner.Outcome]]:
         path.write_text(source.replace(old, new), encoding="utf-8")
         kata = by_module(module)
         assert kata is not None
-        jobs.append(runner.Job.of([kata], root=package.parent))
-    results = runner.run(jobs, workers=2)
+        jobs.append(Job.of([kata], root=package.parent))
+    results = supervisor.run(jobs, workers=2)
     return {name: [o for o in outcomes if not o.passed] for name, outcomes in zip({**CASES, **ALTERNATIVES}, results)}
 
 
@@ -151,7 +155,7 @@ def test_the_next_kata_offered_after_the_last_required_one_says_it_is_a_bonus(tm
 
     monkeypatch.setenv("KATA_ROOT", str(tmp_path))  # no remembered verdicts: no later kata is known done
     for kata, following in zip(katas(), katas()[1:]):
-        passed = [runner.Outcome(f"{kata.test_file}::test_one", "passed")]
-        (line,) = runner.next_steps("katas", passed)
+        passed = [Outcome(f"{kata.test_file}::test_one", "passed")]
+        (line,) = next_steps("katas", passed)
         said = "Next (a bonus, optional): " if following.bonus else "Next: "
         assert f"{said}`nox -s kata-{following.number}`" in line, line

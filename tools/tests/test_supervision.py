@@ -1,7 +1,7 @@
-"""Hostile and broken kata code under the supervisor: tools/runner.py, tests/plugin.py and tests/judge.py together.
+"""Hostile and broken kata code under the supervisor: tools/run/, tests/plugin.py and tests/judge.py together.
 
 Each case writes the reference as a katas package in a temporary folder, breaks one file of it, judges
-it with runner.run (as every nox session does) and checks the verdict: which tests fail, the kata
+it with supervisor.run (as every nox session does) and checks the verdict: which tests fail, the kata
 blamed, a message a learner can read (no traceback), and a run that ends in bounded time. The quick
 cases share one supervised run (one worker imports torch once for all of them); the cases about time
 limits each get a run of their own, timed.
@@ -23,10 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.judge import WALL_FACTOR
-from tools import runner, stubs
+from tools import stubs
 from tools.judge import processes
 from tools.manifest import ROOT, by_number
-from tools.runner import GRACE, Job, Outcome
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.follow import GRACE
+from tools.run.job import Job
 
 FAST = 2.0  # --kata-timeout for every case that does not need the default
 STARTUP = 20.0  # generous seconds for a new worker to import torch and pytest on a busy 2-core machine
@@ -108,11 +111,11 @@ class Run:
 
 
 def judge_live(jobs: Sequence[Job], folder: Path, timeout: float = FAST) -> Run:
-    """Judge the jobs with runner.run(live=True), as nox does, capturing what it prints and timing it."""
+    """Judge the jobs with supervisor.run(live=True), as nox does, capturing what it prints and timing it."""
     log = folder / "live.txt"
     start = time.monotonic()
     with live_into(log):
-        outcomes = runner.run(jobs, live=True, pytest_args=["--kata-timeout", f"{timeout:g}"])
+        outcomes = supervisor.run(jobs, live=True, pytest_args=["--kata-timeout", f"{timeout:g}"])
     seconds = time.monotonic() - start
     return Run(outcomes, log.read_text(encoding="utf-8", errors="replace"), seconds)
 
@@ -597,7 +600,7 @@ def test_a_wait_at_the_top_of_the_file_is_paid_once(tmp_path):
     ]
     start = time.monotonic()
     with live_into(tmp_path / "live.txt"):
-        (outcomes,) = runner.run([Job(tuple(tests), root=root)], live=True, pytest_args=["--kata-timeout", "2"])
+        (outcomes,) = supervisor.run([Job(tuple(tests), root=root)], live=True, pytest_args=["--kata-timeout", "2"])
     seconds = time.monotonic() - start
     assert_all_fail(outcomes, blame=2)
     counted = imports.read_text().count("import")

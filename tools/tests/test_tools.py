@@ -8,10 +8,11 @@ import time
 
 import pytest
 
-from tools import runner, stubs
+from tools import stubs
 from tools.learner import hint, progress, reset
 from tools.manifest import ROOT, bonus, by_number, katas, parse_number, required
 from tools.record import Outcome
+from tools.settings import parse_seconds
 
 SOURCE = '''def f(x):
     """Doc."""
@@ -171,8 +172,8 @@ def test_kata_code_runs_with_one_torch_thread():
 @pytest.mark.parametrize("text", ["abc", "-5", "0", "nan", "inf", ""])
 def test_a_time_limit_that_is_not_a_positive_number_is_refused_in_one_line(text):
     with pytest.raises(ValueError, match=r"^.* is not a time limit: give a number of seconds greater than 0"):
-        runner.parse_seconds(text)
-    assert runner.parse_seconds("2.5") == 2.5
+        parse_seconds(text)
+    assert parse_seconds("2.5") == 2.5
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
