@@ -257,6 +257,12 @@ def release(session: nox.Session) -> None:
 
 
 @reference_session()
+def gradescope(session: nox.Session) -> None:
+    """Write a Gradescope autograder (setup.sh, run_autograder, a student copy): `nox -s gradescope -- OUT.zip`."""
+    session.run(sys.executable, "-m", "tools.instructor.gradescope", *session.posargs)
+
+
+@reference_session()
 def solutions(session: nox.Session) -> None:
     """Run every kata test against the reference in solutions/ (must pass); check the manifest's `needs`."""
     tool(session, "maintainer.reference", *session.posargs)
