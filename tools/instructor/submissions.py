@@ -175,7 +175,9 @@ def _unzip(source: Path, dest: Path, notes: list[str]) -> None:
 def _zip_root(names: list[str]) -> str:
     """The prefix ('' or 'repo/') of the shallowest katas/ in the zip; Unjudgeable when there is none or two."""
     found = {m[1] for m in (re.match(r"((?:[^/]*/)*?)katas/", n) for n in names) if m}
-    found = {p for p in found if p.count("/") <= DEPTH and not any(_hidden(s) for s in p.split("/") if s)}
+    found = {
+        p for p in found if p.count("/") <= DEPTH and not any(_hidden(s) for s in p.split("/") if s not in ("", "."))
+    }
     if not found:
         raise Unjudgeable(f"no katas/ folder in the zip (looked {DEPTH} folders deep)")
     shallowest = min(p.count("/") for p in found)

@@ -46,8 +46,12 @@ def test_each_platform_layout_is_found(tmp_path):
     (klass / "submission_123").mkdir()
     zipped(tmp_path / "d", klass / "submission_123" / "upload.zip")  # Gradescope: a folder holding the upload
     (klass / "submission_metadata.yml").write_text("{}\n")  # the platform's index: no student
+    zipped(tmp_path / "d", klass / "dotted.zip", prefix="./")  # zip -r of "."
+    with zipfile.ZipFile(klass / "windows.zip", "w") as archive:  # a Windows tool's separators
+        for path in sorted((tmp_path / "d" / "katas").glob("*.py")):
+            archive.write(path, f"repo\\katas\\{path.name}")
     found = judged(klass, work)
-    assert sorted(found) == ["alice", "bob", "carol", "submission_123"]
+    assert sorted(found) == ["alice", "bob", "carol", "dotted", "submission_123", "windows"]
     for name, s in found.items():
         assert s.judgeable and s.reason == "", (name, s.reason)
         assert s.root is not None and s.root.is_relative_to(work) and (s.root / "katas" / "affine.py").is_file()
