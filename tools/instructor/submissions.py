@@ -64,8 +64,9 @@ class Submission:
         return self.root is not None
 
 
-def find(class_dir: Path, work: Path) -> Iterator[Submission]:
-    """Every student of class_dir in name order, unpacked into work (made, and each student's folder replaced)."""
+def find(class_dir: Path, work: Path, release: Path = ROOT) -> Iterator[Submission]:
+    """Every student of class_dir in name order, unpacked into work (made, and each student's folder replaced);
+    their tests/ compared with release/tests/ (the running copy's)."""
     if not class_dir.is_dir():
         raise NotADirectoryError(f"{class_dir}: not a folder")
     used: set[str] = set()
@@ -73,10 +74,10 @@ def find(class_dir: Path, work: Path) -> Iterator[Submission]:
         if _hidden(entry.name) or entry.suffix.lower() in INDEXES or entry.resolve() == work.resolve():
             continue
         name = unique(printable(entry.stem if entry.is_file() else entry.name), used)
-        yield submission(name, entry, work / slug(name))
+        yield submission(name, entry, work / slug(name), release)
 
 
-def submission(name: str, source: Path, dest: Path) -> Submission:
+def submission(name: str, source: Path, dest: Path, release: Path = ROOT) -> Submission:
     """One student: their katas/ and tests/ copied to dest, checked; any fault is the reason."""
     notes: list[str] = []
     try:
@@ -100,7 +101,9 @@ def submission(name: str, source: Path, dest: Path) -> Submission:
         return Submission(name, source, None, str(why), notes=tuple(notes))
     except OSError as error:
         return Submission(name, source, None, f"could not be read: {error.strerror or error}", notes=tuple(notes))
-    return Submission(name, source, dest, "", fingerprint(dest), tests_differ(dest), unparsable(dest), tuple(notes))
+    return Submission(
+        name, source, dest, "", fingerprint(dest), tests_differ(dest, release), unparsable(dest), tuple(notes)
+    )
 
 
 def _folder_root(folder: Path) -> Path | None:

@@ -16,11 +16,24 @@ from tools.instructor.submissions import Submission, find
 from tools.manifest import ROOT, katas
 
 
+@pytest.fixture(scope="module", autouse=True)
+def release(tmp_path_factory) -> Path:
+    """This repository's katas/ and tests/ as they are now, the release every submission is compared with."""
+    folder = tmp_path_factory.mktemp("release")
+    for part in ("katas", "tests"):
+        shutil.copytree(ROOT / part, folder / part, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    RELEASE.append(folder)
+    return folder
+
+
+RELEASE: list[Path] = []
+
+
 def repository(folder: Path, tests: bool = True) -> Path:
-    """A student's repository: this repository's katas/ (the stubs) and, unless told not to, its tests/."""
-    shutil.copytree(ROOT / "katas", folder / "katas", ignore=shutil.ignore_patterns("__pycache__"))
+    """A student's repository: the release's katas/ (the stubs) and, unless told not to, its tests/."""
+    shutil.copytree(RELEASE[-1] / "katas", folder / "katas")
     if tests:
-        shutil.copytree(ROOT / "tests", folder / "tests", ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        shutil.copytree(RELEASE[-1] / "tests", folder / "tests")
     return folder
 
 
@@ -33,7 +46,7 @@ def zipped(folder: Path, zip_path: Path, prefix: str = "") -> Path:
 
 
 def judged(class_dir: Path, work: Path) -> dict[str, Submission]:
-    return {s.name: s for s in find(class_dir, work)}
+    return {s.name: s for s in find(class_dir, work, release=RELEASE[-1])}
 
 
 def test_each_platform_layout_is_found(tmp_path):
