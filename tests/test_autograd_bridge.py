@@ -9,7 +9,33 @@ from tests.stand_ins import reference
 mod = judge.load("autograd_bridge")
 KEYS = ("W1", "b1", "W2", "b2")
 WANT_MAP = {"W1": "linear_1.weight", "b1": "linear_1.bias", "W2": "linear_2.weight", "b2": "linear_2.bias"}
-LOAD_CRASH = {r"size mismatch": "autograd_bridge/layer-size-mismatch"}
+# load_state_dict says "size mismatch for NAME: copying a param with shape torch.Size([a, b]) from checkpoint, the shape
+# in current model is torch.Size([c, d])" for each entry that does not fit.
+_MISMATCH = (
+    r"size mismatch for [\w.]+: copying a param with shape torch\.Size\(\[{}\]\) from checkpoint, "
+    r"the shape in current model is torch\.Size\(\[{}\]\)"
+)
+_NOT = r"(?![\s\S]*{})"  # no such line anywhere
+# Every entry that does not fit is a weight whose rows and columns are swapped, and none is anything else: W.T loaded.
+WEIGHTS_TRANSPOSED = (
+    r"^(?=[\s\S]*size mismatch)"
+    + _NOT.format(_MISMATCH.format(r"(\d+), (\d+)", r"(?!\2, \1\]\))[\d, ]*"))  # 2-d, but not the transpose
+    + _NOT.format(_MISMATCH.format(r"\d*", r"[\d, ]*"))  # a bias (or a 0-d entry)
+    + _NOT.format(_MISMATCH.format(r"\d+, \d+, [\d, ]+", r"[\d, ]*"))  # more than 2-d
+)
+
+
+def load_crash():
+    """Causes for to_pytorch's crash in load_state_dict: the weights transposed; else KEY_MAP when it is wrong; else
+    the sizes the module was built with (KEY_MAP is right, so each tensor went to its own layer)."""
+    got = dict(mod.KEY_MAP)
+    misplaced = [key for key, name in WANT_MAP.items() if got.get(key) != name and got.get(key) in WANT_MAP.values()]
+    if misplaced:
+        key = misplaced[0]
+        wrong = judge.cause("autograd_bridge/key-map-misplaced", key=key, name=repr(got[key]))
+    else:
+        wrong = "autograd_bridge/module-sizes" if got == WANT_MAP else None
+    return {WEIGHTS_TRANSPOSED: "autograd_bridge/weight-transposed", **({r"size mismatch": wrong} if wrong else {})}
 
 
 def l2(out, labels):
@@ -79,7 +105,7 @@ def test_to_pytorch_copies_a_trained_net():
     for dtype in (torch.float64, torch.float32):
         params = random_params(7, 5, 3, seed=1, dtype=dtype)
         net = judge.stand_in("OracleNet", params)  # a TwoLayerNet's stand-in, in the kata's process
-        module = judge.call(mod.to_pytorch, net, explain=LOAD_CRASH)
+        module = judge.call(mod.to_pytorch, net, explain=load_crash())
         if not judge.is_a(module, nn.Module):
             raise judge.fail(f"to_pytorch returned {judge.kind(module)}; expected a TwoLayerPytorch.")
         state = module.state_dict()
@@ -95,7 +121,8 @@ def test_to_pytorch_copies_a_trained_net():
                 judge.cause("autograd_bridge/values-not-loaded"),
             )
         for key, name in WANT_MAP.items():
-            judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key])
+            transposed = {"autograd_bridge/weight-transposed": params[key].T} if key.startswith("W") else None
+            judge.close(f"to_pytorch(net).state_dict()['{name}']", state.get(name), params[key], transposed)
         x = torch.randn(4, 7, generator=torch.Generator().manual_seed(2), dtype=dtype)
         with torch.no_grad():
             judge.close("the output of to_pytorch(net)", judge.call(module, x), net.forward(x)[0])

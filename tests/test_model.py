@@ -15,11 +15,16 @@ def reference(x, W1, b1, W2, b2):
     return torch.sigmoid(hidden @ W2.T + b2)
 
 
+STARTED: dict[int, tuple] = {}  # id(net) -> (net, copies of the params TwoLayerNet made), for nets built here
+
+
 def build(inp, hidden, out, params=None):
     net = judge.call(mod.TwoLayerNet, inp, hidden, out)
     if not isinstance(getattr(net, "params", None), dict) or set(net.params) != set(KEYS):
         raise judge.fail(f"TwoLayerNet(...).params should be a dict with keys {set(KEYS)}.")
     if params is not None:
+        made = {key: p.clone() for key, p in net.params.items() if isinstance(p, torch.Tensor)}
+        STARTED[id(net)] = (net, made)
         net.params = dict(params)
     return net
 
@@ -43,6 +48,7 @@ def check(x, params, dout, rtol=1e-5, atol=1e-6):
     judge.close("out", out, want_out, forward_diagnoses(x, params), rtol=rtol, atol=atol)
     judge.unchanged("x", saved_x, x)
     backward(net, dout, cache)
+    params = {key: copy for key, (_, copy) in kept.items()}  # as they were, whatever backward did to them
     want = dict(zip(KEYS, judge.autograd(lambda *p: reference(x.double(), *p), [params[k] for k in KEYS], dout)))
     grads = getattr(net, "grads", None)
     if not isinstance(grads, dict) or set(grads) != set(KEYS):
@@ -92,12 +98,45 @@ def test_init_follows_the_tutorial():
 
 
 def backward(net, dout, cache):
-    """net.backward(dout, cache), then: are the gradients new tensors, not the old ones added into?"""
+    """net.backward(dout, cache), then: are the gradients new tensors of their own, neither the parameters nor the
+    old gradient tensors written into?"""
     old = dict(net.grads) if isinstance(getattr(net, "grads", None), dict) else {}
+    held = {key: g.clone() for key, g in old.items() if isinstance(g, torch.Tensor)}
+    params = net.params if isinstance(getattr(net, "params", None), dict) else {}
+    before = {key: p.clone() for key, p in params.items() if isinstance(p, torch.Tensor)}
     judge.call(net.backward, dout, cache)
     grads = getattr(net, "grads", None)
+    params = net.params if isinstance(getattr(net, "params", None), dict) else {}
+    made = STARTED.get(id(net), (None, {}))[1]
     for key, grad in grads.items() if isinstance(grads, dict) else ():
-        if grad is old.get(key) and isinstance(grad, torch.Tensor) and grad.dtype != net.params[key].dtype:
+        param = params.get(key)
+        if not isinstance(grad, torch.Tensor) or not isinstance(param, torch.Tensor):
+            continue
+        # The gradient is the parameter's own tensor: writing it (copy_, [...] =) overwrote the parameter.
+        moved = key in before and before[key].shape == param.shape and not torch.equal(before[key], param)
+        if grad is param or (moved and grad.shape == param.shape and torch.equal(grad, param)):
+            raise judge.fail(
+                f"after backward, params['{key}'] holds exactly what grads['{key}'] holds: backward wrote the "
+                f"gradient into the parameter itself.",
+                judge.cause("model/grads-alias-params", key=key),
+            )
+        if moved:
+            raise judge.fail(f"backward changed params['{key}'].", judge.cause("model/backward-updates"))
+        if grad is old.get(key) and grad.dtype != param.dtype:
+            was, start = held.get(key), made.get(key)
+            started_as_param = (  # grads['key'] was the parameter TwoLayerNet made
+                was is not None
+                and start is not None
+                and was.shape == start.shape
+                and bool(was.any())
+                and torch.equal(was, start.to(was.dtype))
+            )
+            if started_as_param:
+                raise judge.fail(
+                    f"grads['{key}'] was the tensor TwoLayerNet made for params['{key}'], and backward wrote the "
+                    "gradient into it: the parameter the net started with was overwritten.",
+                    judge.cause("model/grads-alias-params", key=key),
+                )
             if not bool(grad.any()):
                 raise judge.fail(
                     f"backward left grads['{key}'] as the net started it (all zeros): it did not store a gradient "
@@ -105,10 +144,10 @@ def backward(net, dout, cache):
                     judge.cause("model/grad-not-stored", key=key),
                 )
             raise judge.fail(
-                f"backward added grads['{key}'] into the tensor the net started with (`+=`, in place) instead of "
-                f"storing a new gradient: it still is that old tensor ({grad.dtype}; this test made params['{key}'] "
-                f"{net.params[key].dtype}), and an in-place add keeps whatever it held before.",
-                judge.cause("model/grad-added-in-place", key=key),
+                f"backward wrote grads['{key}'] into the tensor the net started with, in place, instead of storing "
+                f"a new gradient: it still is that old tensor ({grad.dtype}; this test made params['{key}'] "
+                f"{param.dtype}).",
+                judge.cause("model/grad-written-in-place", key=key),
             )
 
 
