@@ -1,6 +1,6 @@
 """Blame by evidence: an earlier kata is held to its own tests before a failure is put on a later one.
 
-When a test of kata 8 fails, tests/plugin.py asks `first_broken` about the earlier katas whose code
+When a test of kata 8 fails, the plugin (tools/plugin/) asks `first_broken` about the earlier katas whose code
 ran in that test. Each is judged by its own tests, never by a quick check of this module's: a kata
 passes only if every one of its tests does. Its verdict comes from, in this order:
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from tests import judge
 from tools import verdicts
+from tools.judge.context import session as judging
 from tools.manifest import ROOT, Kata, by_number
 from tools.record import Outcome
 from tools.run import supervisor
@@ -51,7 +51,7 @@ def own_verdicts(chosen: Sequence[Kata], judged: Mapping[int, Sequence[Outcome]]
     """Every outcome of each chosen kata's own tests on the tree being judged: judged in this run, remembered,
     or, for the rest, judged now, all in one supervised run (earlier katas first, so that the later ones'
     failures are blamed from that same run's verdicts)."""
-    session = judge.session()
+    session = judging()
     on_disk = session.track == "katas"
     known: dict[int, Sequence[Outcome]] = {}
     for kata in chosen:
