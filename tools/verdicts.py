@@ -26,14 +26,11 @@ from tools import record
 from tools.manifest import ROOT, Kata, by_number, closure
 from tools.record import Outcome
 
-JUDGE = (
-    "conftest.py",
-    "tests/__init__.py",
-    "tests/judge.py",
-    "tests/plugin.py",
-    "tests/deps.py",
-    "tests/mistakes.toml",
+# the judge and its pytest plugin, one module per job
+MACHINERY = tuple(
+    f"tools/{p.parent.name}/{p.name}" for d in ("judge", "plugin") for p in sorted((ROOT / "tools" / d).glob("*.py"))
 )
+JUDGE = ("conftest.py", "tests/__init__.py", "tests/judge.py", *MACHINERY, "tests/mistakes.toml")
 RUN = tuple(f"tools/run/{path.name}" for path in sorted((ROOT / "tools" / "run").glob("*.py")))  # the supervisor
 TOOLS = (
     "tools/manifest.toml",
