@@ -76,18 +76,19 @@ if _j is not None:
 
 PLUGIN = Cheat(
     """import sys as _sys
-_p = _sys.modules.get("tests.plugin")
-if _p is not None:
+_p = _sys.modules.get("tools.plugin.report")
+_c = _sys.modules.get("tools.plugin.channel")
+if _p is not None and _c is not None:
     def _explain(item, call, report, outcome):
         report.outcome, report.longrepr = "passed", None
         outcome.update(status="passed", message="")
     _p.explain = _explain
-    _emit = _p.Channel.emit
+    _emit = _c.Channel.emit
     def _forged(self, event, **data):
         if event == "end":
             data["outcome"].update(status="passed", blame=None, message="", not_started=False, mistakes=[])
         return _emit(self, event, **data)
-    _p.Channel.emit = _forged"""
+    _c.Channel.emit = _forged"""
 )
 
 TEST_REPORT = Cheat(
@@ -303,7 +304,7 @@ def test_a_kata_cannot_replace_the_judges_checks(judged):
 
 
 def test_a_kata_cannot_replace_the_plugins_explain_or_its_channel(judged):
-    """b. tests.plugin.explain replaced (report.outcome = "passed") and Channel.emit rewriting each "end" as
+    """b. the plugin's explain replaced (report.outcome = "passed") and Channel.emit rewriting each "end" as
     passed. Old main: 6 of 6 passed ("kata-1 (affine) passes every test"); grade gave 4 points of 9, kata 1's
     and those of the stubs of katas 7, 8 and 9 judged after it in the same worker."""
     assert_forged_nothing(judged["plugin"])
