@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tools import stubs
-from tools.instructor import gradescope
+from tools.instructor import autograde
 from tools.maintainer import bugzoo
 from tools.manifest import ROOT, by_module, katas
 from tools.tests.test_platforms import GRADESCOPE, valid
@@ -43,7 +43,7 @@ def test_the_zip_has_the_two_scripts_at_its_root_and_no_solutions(autograder):
     assert {"setup.sh", "run_autograder", "tools/instructor/gradescope.py", "tests/test_affine.py"} <= set(names)
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert not [n for n in names if n.startswith(("solutions/", "tools/maintainer/"))]
-    assert run.startswith("#!/usr/bin/env bash\n") and "--judge" in run and "AUTOGRADER_ROOT" in run
+    assert run.startswith("#!/usr/bin/env bash\n") and "autograde gradescope" in run and "AUTOGRADER_ROOT" in run
     assert set(stubs.render()) <= {n.removeprefix("katas/") for n in names if n.startswith("katas/")}
 
 
@@ -102,7 +102,7 @@ def test_run_autograder_judges_a_stub_a_right_and_a_wrong_submission(autograder,
 def test_a_submission_without_katas_gets_a_results_json_with_its_reason(tmp_path):
     (tmp_path / "submission").mkdir()
     (tmp_path / "submission" / "README.md").write_text("oops\n")
-    data = gradescope.judge(tmp_path)
+    data = autograde.run("gradescope", tmp_path)
     assert json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8")) == data
     valid(data, GRADESCOPE)
     assert data["score"] == 0 and data["tests"] == [] and data["output"].startswith("no katas/ folder")
