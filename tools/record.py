@@ -1,6 +1,6 @@
 """The verdict record: how one test ended, in one definition, with one writer and one reader.
 
-tests/plugin.py writes it, as a JSON event, when a test ends; the supervisor (tools/run/) reads it
+tools/plugin/ writes it, as a JSON event, when a test ends; the supervisor (tools/run/) reads it
 there and makes its own for a test whose worker ended; the verdict cache (tools/verdicts.py) keeps it
 as the same JSON; progress, watch, grade and the notebook read it.
 

@@ -1,6 +1,6 @@
 """`nox -s solutions`: every test against the reference, then: does the manifest's `needs` tell the truth?
 
-The plugin records, per test, which katas' code ran (tests/plugin.py). A kata's `needs` in
+The plugin records, per test, which katas' code ran (tools/plugin/). A kata's `needs` in
 tools/manifest.toml must agree with its tests: every kata whose code they ran is a need (or a
 need of a need), and every kata named in `needs` is used by them. When a need is missing, an
 unfinished earlier kata would be imported too late; a stale one sends learners to the wrong kata.
