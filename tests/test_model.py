@@ -15,7 +15,7 @@ def reference(x, W1, b1, W2, b2):
     return torch.sigmoid(hidden @ W2.T + b2)
 
 
-STARTED: dict[int, tuple] = {}  # id(net) -> (net, copies of the params TwoLayerNet made), for nets built here
+STARTED: dict[int, tuple] = {}  # id(net) -> (net, copies of the params TwoLayerNet made), for the last net built
 
 
 def build(inp, hidden, out, params=None):
@@ -24,6 +24,7 @@ def build(inp, hidden, out, params=None):
         raise judge.fail(f"TwoLayerNet(...).params should be a dict with keys {set(KEYS)}.")
     if params is not None:
         made = {key: p.clone() for key, p in net.params.items() if isinstance(p, torch.Tensor)}
+        STARTED.clear()
         STARTED[id(net)] = (net, made)
         net.params = dict(params)
     return net
