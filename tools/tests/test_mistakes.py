@@ -22,9 +22,10 @@ HEADER = re.compile(r"^\[([^\[\]]+)\]\s*$", re.MULTILINE)
 
 
 def sources() -> dict[str, str]:
-    """The test files and the judge: tests/*.py, by name."""
-    paths = sorted((ROOT / "tests").glob("*.py"))
-    return {p.name: p.read_text(encoding="utf-8") for p in paths}
+    """The test files, by name (tests/*.py), and the judge, by path (tools/judge/*.py: its common crashes)."""
+    tests = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests").glob("*.py"))}
+    judge = sorted((ROOT / "tools" / "judge").glob("*.py"))
+    return {**tests, **{p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in judge}}
 
 
 def zoo() -> set[str]:
@@ -85,7 +86,7 @@ def problems(catalogue: str, tests: dict[str, str], kata_modules: set[str], zoo_
     found += [
         f"{file} names {id}, which tests/mistakes.toml does not have" for id, file in named.items() if id not in entries
     ]
-    found += [f"{id} is named by no test (tests/*.py)" for id in entries if id not in named]
+    found += [f"{id} is named by no test (tests/*.py, tools/judge/*.py)" for id in entries if id not in named]
     return found
 
 
