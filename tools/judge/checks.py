@@ -68,18 +68,23 @@ def _matches(got: Tensor, candidate: Any, rtol: float, atol: float) -> bool:
 def diagnose(
     got: Any, diagnoses: Mapping[str | Cause, Any] | None, rtol: float = 1e-4, atol: float = 1e-6
 ) -> Cause | None:
-    """The first mistake (an id, or a judge.cause with its fields) whose wrong variant reproduces got; None when
-    none does."""
+    """The mistakes (ids, or judge.causes with their fields) whose wrong variant reproduces got, every entry of it
+    within tolerance: the one that does, or every one that does, said as "first. Or: second" (where two fit, the
+    values cannot tell which, so both are named, never just the first listed); None when none does."""
     if not isinstance(got, Tensor):
         return None
+    found: list[Cause] = []
     for named, candidate in (diagnoses or {}).items():
         try:
             value = candidate() if callable(candidate) else candidate
         except Exception:  # a variant that cannot be built for these inputs
             continue
-        if _matches(got, value, rtol, atol):
-            return as_cause(named)
-    return None
+        cause = as_cause(named) if _matches(got, value, rtol, atol) else None
+        if cause and all(c.ids != cause.ids for c in found):
+            found.append(cause)
+    if len(found) < 2:
+        return found[0] if found else None
+    return Cause(tuple(i for c in found for i in c.ids), " Or: ".join(c.text for c in found))
 
 
 def close(
