@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -85,6 +86,77 @@ def _paused_for(thread: int) -> float:
     return _paused.get(thread, 0.0) + (time.monotonic() - began if began is not None else 0.0)
 
 
+@dataclass(eq=False)
+class _Guarded:
+    """One block under a time limit, as the watcher sees it."""
+
+    thread: int
+    clock: Clock
+    cpu0: float
+    wall0: float
+    paused0: float
+    raised: float = 0.0  # when TimedOut was last set in its thread (monotonic), 0 if never
+
+    def measure(self) -> None:
+        clock = self.clock
+        clock.paused = _paused_for(self.thread) - self.paused0
+        clock.cpu, clock.wall = time.process_time() - self.cpu0, time.monotonic() - self.wall0 - clock.paused
+
+
+class _Watcher:
+    """One thread per process that watches every block under a time limit, started with the first and kept:
+    a thread started per call cost more than the katas' small calls themselves (0.2 ms each)."""
+
+    PERIOD = 0.05  # seconds between two looks at the clocks
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Condition()  # (waited on with a timeout, never notified)
+        self.blocks: list[_Guarded] = []
+        self.thread = threading.Thread(target=self.run, daemon=True, name="kata-time-limit")
+        self.thread.start()
+
+    def arm(self, block: _Guarded) -> None:
+        with self.lock:  # (not woken: the watcher looks every PERIOD, and waking it costs a small call's time)
+            self.blocks.append(block)
+
+    def disarm(self, block: _Guarded) -> None:
+        """After this returns the watcher sets no more TimedOut for the block (one already set may be pending)."""
+        while True:
+            try:
+                with self.lock:
+                    if block in self.blocks:
+                        self.blocks.remove(block)
+                return
+            except TimedOut:  # landed here, as the block ended: it is counted by the caller's stopped_by
+                continue
+
+    def run(self) -> None:
+        while True:
+            with self.lock:
+                self.lock.wait(self.PERIOD)
+                now = time.monotonic()
+                for block in self.blocks:
+                    block.measure()
+                    clock = block.clock
+                    if not clock.stopped_by and (clock.cpu > clock.limit or clock.wall > clock.wall_limit):
+                        clock.stopped_by = "cpu" if clock.cpu > clock.limit else "wall"
+                    if clock.stopped_by and now - block.raised >= 1.0:  # again each second: a bare `except` may
+                        block.raised = now  # swallow one
+                        _async_raise(block.thread, TimedOut)
+
+
+_watchers: dict[int, _Watcher] = {}  # process id -> its watcher (a forked process starts its own)
+
+
+def _watcher() -> _Watcher:
+    found = _watchers.get(os.getpid())
+    if found is None or not found.thread.is_alive():
+        _watchers.clear()
+        found = _watchers[os.getpid()] = _Watcher()
+    return found
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float, wall: float | None = None) -> Iterator[Clock]:
     """Raise TimedOut in this thread once the block has used `seconds` of processor time (an endless loop,
@@ -95,32 +167,14 @@ def time_limit(seconds: float, wall: float | None = None) -> Iterator[Clock]:
     """
     target = threading.get_ident()
     clock = Clock(seconds, wall if wall is not None else seconds * WALL_FACTOR)
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    done = threading.Event()
-    paused0 = _paused_for(target)
-
-    def measure() -> None:
-        clock.paused = _paused_for(target) - paused0
-        clock.cpu, clock.wall = time.process_time() - cpu0, time.monotonic() - wall0 - clock.paused
-
-    def watch() -> None:
-        while not done.wait(0.05):
-            measure()
-            if clock.cpu > clock.limit or clock.wall > clock.wall_limit:
-                clock.stopped_by = "cpu" if clock.cpu > clock.limit else "wall"
-                while not done.is_set():  # again each second: a bare `except` in the loop may swallow one
-                    _async_raise(target, TimedOut)
-                    done.wait(1.0)
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True, name="kata-time-limit")
-    watcher.start()
+    block = _Guarded(target, clock, time.process_time(), time.monotonic(), _paused_for(target))
+    watcher = _watcher()
+    watcher.arm(block)
     try:
         yield clock
     finally:
-        done.set()
-        watcher.join()
-        measure()
+        watcher.disarm(block)
+        block.measure()
         if clock.stopped_by:  # a TimedOut set just as the block ended lands here, not in the caller's code
             with contextlib.suppress(TimedOut):
                 for _ in range(10_000):  # a loop: an asynchronous exception lands at its jumps
@@ -150,13 +204,20 @@ def world() -> dict[str, Any]:
 
 
 def restore(settings: Mapping[str, Any]) -> None:
-    torch.set_default_dtype(settings["default dtype"])
-    torch.set_grad_enabled(settings["grad mode"])
-    if torch.get_num_threads() != settings["number of threads"]:
+    """Put back the settings that differ, and only those: setting torch's default device, even to the one it
+    has, leaves a mode that routes every later torch call through Python (slower, and seen by a tracer)."""
+    now = world()
+    if now["default dtype"] != settings["default dtype"]:
+        torch.set_default_dtype(settings["default dtype"])
+    if now["grad mode"] != settings["grad mode"]:
+        torch.set_grad_enabled(settings["grad mode"])
+    if now["number of threads"] != settings["number of threads"]:
         torch.set_num_threads(settings["number of threads"])
-    torch.use_deterministic_algorithms(settings["deterministic algorithms"])
-    if "default device" in settings:
-        torch.set_default_device(settings["default device"])
+    if now["deterministic algorithms"] != settings["deterministic algorithms"]:
+        torch.use_deterministic_algorithms(settings["deterministic algorithms"])
+    if "default device" in settings and now.get("default device") != settings["default device"]:
+        cpu = settings["default device"] == torch.device("cpu")
+        torch.set_default_device(None if cpu else settings["default device"])
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:

@@ -163,6 +163,8 @@ class Client:
 
     def start(self) -> None:
         context: Any = multiprocessing.get_context("fork" if CAN_FORK else "spawn")
+        if CAN_FORK:
+            sandbox.preload()  # once here, and every kata process forked from this one has it
         mine, theirs = context.Pipe()
         self.dump = self.folder / f"kata-dump-{self.launches}.txt"
         self.launches += 1

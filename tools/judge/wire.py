@@ -86,8 +86,9 @@ def _text(error: BaseException) -> str:
 
 
 class _Forgetful(MutableMapping):
-    """The judge's table of tensors: key -> tensor while the judge holds it; the keys of those it let go are
-    collected in `dropped`, to tell the kata process with the next request."""
+    """The judge's table of tensors: key -> tensor while the judge holds it. The keys of those it let go are
+    collected in `dropped` (a weak reference's callback only appends: it may run in the middle of anything)
+    and taken out of the table by `take_dropped`, to tell the kata process with the next request."""
 
     def __init__(self) -> None:
         self.refs: dict[tuple[str, int], weakref.ref] = {}
@@ -111,6 +112,17 @@ class _Forgetful(MutableMapping):
 
     def __len__(self) -> int:
         return len(self.refs)
+
+    def take_dropped(self) -> list[tuple[str, int]]:
+        """The keys of tensors let go since the last call, now out of the table."""
+        count = len(self.dropped)  # (one appended meanwhile stays for the next call)
+        taken = self.dropped[:count]
+        del self.dropped[:count]
+        for key in taken:
+            ref = self.refs.get(key)
+            if ref is not None and ref() is None:
+                del self.refs[key]
+        return taken
 
 
 class _Lent:
@@ -312,7 +324,9 @@ class Bridge:
         """Ask the other end to do op; serve its requests meanwhile; return its answer or raise its error."""
         said = self.context()
         if isinstance(self.tensors, _Forgetful) and self.tensors.dropped:  # let go here: the other end may too
-            said["forget"], self.tensors.dropped = self.tensors.dropped, []
+            said["forget"] = self.tensors.take_dropped()
+            for key in said["forget"]:
+                self.synced.pop(key, None)
         self.send(("ask", [op, [self.encode(a) for a in args]], said, self.sweep()))
         return self.wait()
 
