@@ -15,7 +15,10 @@ references.py  numerical_grad, autograd, linspace, rand: reference gradients and
 said.py        one wording of each sentence about an ended process (torch-free)
 processes.py   the processes kata code may leave, and memory (torch-free)
 limits.py      time limits, and torch's global settings (what both processes need)
-wire.py        what crosses between the judge and the kata process: plain data, tensors by value, handles
-sandbox.py     the kata process: it imports and runs the learner's code, and nothing of the tests
+wire.py        what crosses between the judge and the kata process: plain data only, both ways
+values.py      tensors by value: their form on the wire, changes made in place, the judge's weak table
+handles.py     objects that stay where they live, reached by a Proxy; the operations on a handle
+kata_process.py  the kata process's life: seal itself off, then serve the judge
+sandbox.py     what the kata process does with a request: import, call, probe, under the test's limits
 sealed.py      the judge's end: start the kata process, ask it to load and call, restart it when it dies
 """

@@ -1,27 +1,20 @@
-"""The kata process: it imports and runs the learner's code, and holds nothing of the tests.
+"""What the kata process does with each request of the judge: import a kata, call its code, probe autograd.
 
-The judge (tests/judge.py, through tools/judge/sealed.py) starts it before pytest collects a test:
-forked on Linux, a fresh interpreter elsewhere. It keeps the connection to the judge and no other
-file of the worker's (the supervisor's events file included); its output goes to files of its own,
-handed to the judge with each answer. Each request runs as the judge ran kata code in its own
-process before: under the test's time limit (processor and clock; a wait inside one C call is
-the judge's to end, after faulthandler has written where it was), watching which katas'
-functions run and refusing one that already ran past its limit, with os._exit made an
-exception, and torch's global settings checked after.
-Whatever kata code patches here (the judge's modules, pytest, torch) stays here.
+The kata process (tools/judge/kata_process.py) holds one Sandbox, and nothing of the tests. Each request
+runs as the judge ran kata code in its own process before: under the test's time limit (processor and
+clock; a wait inside one C call is the judge's to end, after faulthandler has written where it was),
+watching which katas' functions run and refusing one that already ran past its limit, and with torch's
+global settings checked after. Whatever kata code patches here (the judge's modules, pytest, torch)
+stays here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import importlib
 import importlib.util
 import os
-import signal
 import sys
-import tempfile
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +24,6 @@ from typing import Any
 import torch
 
 from tools.judge import limits, wire
-from tools.judge.processes import IGNORED
 from tools.manifest import Kata, by_module, closure
 
 OUTPUT_SENT = 200_000  # characters of output per answer at most; the rest is counted, not sent
@@ -303,87 +295,3 @@ def preload() -> None:
 def reference_dout(got: torch.Tensor) -> torch.Tensor:
     """The upstream gradient both processes use to probe a result: the same numbers on each side."""
     return torch.randn(got.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(got.dtype)
-
-
-# ---------------------------------------------------------------------------------------------
-# The process
-
-
-def main(conn: Any, config: Config) -> None:
-    """The kata process's life: seal itself off, then serve the judge until the connection closes."""
-    keep = conn.fileno()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
-    for name in IGNORED:  # ignored by the judge's processes, not by kata code: it gets the defaults
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    captures = [tempfile.TemporaryFile(), tempfile.TemporaryFile()]  # noqa: SIM115
-    for fd, capture in zip((1, 2), captures):
-        os.dup2(capture.fileno(), fd)
-    dump = open(config.dump, "w", encoding="utf-8")  # noqa: SIM115
-    kept = {0, 1, 2, keep, dump.fileno(), *(c.fileno() for c in captures)}
-    for fd in _open_descriptors():
-        if fd not in kept:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
-    # A crash leaves its traceback; so does the judge's SIGUSR1 before it ends a process stuck inside one C call.
-    # (Not dump_traceback_later: a watchdog the parent had running when it forked would deadlock it here.)
-    faulthandler.enable(file=dump)
-    if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
-    limits.single_threaded()
-    preload()  # (forked: already done by the judge)
-    real_exit = os._exit
-
-    def refuse(status: int) -> None:
-        if os.getpid() != me:  # a process forked by kata code ends as it asks
-            real_exit(status)
-        raise limits.ProgramExit(f"os._exit({status})")
-
-    me = os.getpid()
-    os._exit = refuse  # type: ignore[assignment]
-    sandbox = Sandbox(config, output=[(c, 0) for c in captures])
-    sandbox.baseline = {**limits.world(), "default dtype": torch.float32, "grad mode": True}
-    sandbox.rng = torch.get_rng_state().numpy().tobytes()
-
-    def unreported(error: BaseException | None, where: str) -> None:
-        """An error no caller saw, when kata code raised it (not a file of the worker's, closed above, freed)."""
-        if error is None or isinstance(error, SystemExit):
-            return
-        record = wire.error_record(error)
-        if any(Path(frame[0]).parent == sandbox.package_dir for frame in record["frames"]):
-            sandbox.unreported.append({**record, "unreported": where})
-
-    def unraisable(what: Any) -> None:
-        unreported(what.exc_value, "del")
-
-    def in_thread(what: Any) -> None:
-        unreported(what.exc_value, "thread")
-
-    sys.unraisablehook, threading.excepthook = unraisable, in_thread
-    ops: dict[str, Callable[..., Any]] = {
-        "begin": sandbox.begin,
-        "load": sandbox.load,
-        "probe": sandbox.probe,
-        "stand_in": sandbox.stand_in,
-    }
-    bridge = wire.Bridge(conn, "k", live=False, ops={k: _op(f) for k, f in ops.items()}, guard=sandbox.guard)
-    bridge.on_context, bridge.report = sandbox.on_context, sandbox.report
-    with contextlib.suppress(wire.Gone, wire.Refused, KeyboardInterrupt):
-        bridge.serve_forever()
-    real_exit(0)
-
-
-def _op(method: Callable[..., Any]) -> Callable[..., Any]:
-    return lambda bridge, *args: method(bridge, *args)
-
-
-def _open_descriptors() -> list[int]:
-    for folder in ("/proc/self/fd", "/dev/fd"):
-        with contextlib.suppress(OSError):
-            return [int(name) for name in os.listdir(folder)]
-    return list(range(3, 256))

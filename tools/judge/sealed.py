@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import torch
 
-from tools.judge import limits, processes, sandbox, wire
+from tools.judge import kata_process, limits, processes, sandbox, wire
 
 CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
 GRACE = 1.5  # seconds past the test's clock limit before the judge ends a kata process stuck in one C call
@@ -169,7 +169,7 @@ class Client:
         self.dump = self.folder / f"kata-dump-{self.launches}.txt"
         self.launches += 1
         config = sandbox.Config(self.track, str(self.root), str(self.dump))
-        process = context.Process(target=sandbox.main, args=(theirs, config), name="kata", daemon=False)
+        process = context.Process(target=kata_process.main, args=(theirs, config), name="kata", daemon=False)
         sys.stdout.flush()
         sys.stderr.flush()
         process.start()

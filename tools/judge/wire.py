@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import io
 import pickle
-import weakref
-from collections.abc import Callable, Iterator, MutableMapping, MutableSequence
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import torch
+
+from tools.judge.handles import GENERIC, Lent, LiveDict, LiveList, Proxy, describe
+from tools.judge.values import Forgetful, overwrite, signature, tensor_data, tensor_value
 
 MAX_MESSAGE = 1 << 30  # bytes: a message larger than this is refused (a runaway result)
 PLAIN_NUMBERS = (bool, int, float, str, bytes)
@@ -85,53 +87,6 @@ def _text(error: BaseException) -> str:
         return f"<{type(error).__name__} whose message cannot be shown>"
 
 
-class _Forgetful(MutableMapping):
-    """The judge's table of tensors: key -> tensor while the judge holds it. The keys of those it let go are
-    collected in `dropped` (a weak reference's callback only appends: it may run in the middle of anything)
-    and taken out of the table by `take_dropped`, to tell the kata process with the next request."""
-
-    def __init__(self) -> None:
-        self.refs: dict[tuple[str, int], weakref.ref] = {}
-        self.dropped: list[tuple[str, int]] = []
-
-    def __getitem__(self, key: tuple[str, int]) -> torch.Tensor:
-        found = self.refs[key]()
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __setitem__(self, key: tuple[str, int], tensor: torch.Tensor) -> None:
-        dropped = self.dropped
-        self.refs[key] = weakref.ref(tensor, lambda _, key=key: dropped.append(key))  # type: ignore[misc]
-
-    def __delitem__(self, key: tuple[str, int]) -> None:
-        del self.refs[key]
-
-    def __iter__(self) -> Iterator[tuple[str, int]]:
-        return iter([key for key, ref in list(self.refs.items()) if ref() is not None])
-
-    def __len__(self) -> int:
-        return len(self.refs)
-
-    def take_dropped(self) -> list[tuple[str, int]]:
-        """The keys of tensors let go since the last call, now out of the table."""
-        count = len(self.dropped)  # (one appended meanwhile stays for the next call)
-        taken = self.dropped[:count]
-        del self.dropped[:count]
-        for key in taken:
-            ref = self.refs.get(key)
-            if ref is not None and ref() is None:
-                del self.refs[key]
-        return taken
-
-
-class _Lent:
-    """A value already in its tagged form (a live view of a container): encoded as it is."""
-
-    def __init__(self, tagged: tuple) -> None:
-        self.tagged = tagged
-
-
 # ---------------------------------------------------------------------------------------------
 # The bridge: one per process, each end serving the other's requests while it waits for a reply
 
@@ -173,7 +128,7 @@ class Bridge:
         self.handle_of: dict[int, int] = {}  # id(object) -> handle
         self.proxies: dict[int, Proxy] = {}  # the other end's handles -> their proxies here
         self.tensors: MutableMapping[tuple[str, int], torch.Tensor] = (  # key -> the tensor here
-            _Forgetful() if self.live else {}
+            Forgetful() if self.live else {}
         )
         self.key_of: dict[int, tuple[str, int]] = {}  # id(tensor) -> key
         self.synced: dict[tuple[str, int], tuple] = {}  # key -> the tensor's _signature when last in step
@@ -187,7 +142,7 @@ class Bridge:
         kind = type(value)
         if value is None or kind in PLAIN_NUMBERS:
             return value
-        if kind is _Lent:
+        if kind is Lent:
             return value.tagged
         if isinstance(value, torch.Tensor):
             return self._tensor(value)
@@ -249,14 +204,14 @@ class Bridge:
         found = self.key_of.get(id(tensor))
         if found is not None and self.tensors.get(found) is tensor:
             key = found
-            if not (self.resend and not swept) and self.synced.get(key) == _signature(tensor):
+            if not (self.resend and not swept) and self.synced.get(key) == signature(tensor):
                 return ("tensor", key[0], key[1])  # known to the other end, unchanged since
         else:
             self.count += 1
             key = (self.side, self.count)
             self.tensors[key], self.key_of[id(tensor)] = tensor, key
-        self.synced[key] = _signature(tensor)
-        return ("tensor", key[0], key[1], *_tensor_data(tensor))
+        self.synced[key] = signature(tensor)
+        return ("tensor", key[0], key[1], *tensor_data(tensor))
 
     def _received(self, data: tuple) -> torch.Tensor:
         key = (str(data[1]), int(data[2]))
@@ -264,19 +219,22 @@ class Bridge:
             if key not in self.tensors:
                 raise Refused(f"unknown tensor {key}")
             return self.tensors[key]
-        value = _tensor_value(data[3:])
+        try:
+            value = tensor_value(data[3:])
+        except ValueError as error:
+            raise Refused(str(error)) from None
         here = self.tensors.get(key)
         if here is None:
             here = value
             self.tensors[key], self.key_of[id(here)] = here, key
         else:
-            _overwrite(here, value)
-        self.synced[key] = _signature(here)
+            overwrite(here, value)
+        self.synced[key] = signature(here)
         return here
 
     def sweep(self) -> list:
         """Every known tensor changed in place here since it was last in step with the other end."""
-        changed = [t for key, t in list(self.tensors.items()) if self.synced.get(key) != _signature(t)]
+        changed = [t for key, t in list(self.tensors.items()) if self.synced.get(key) != signature(t)]
         if len(self.synced) > 2 * len(self.tensors) + 100:  # forget the keys of tensors let go
             self.synced = {key: self.synced[key] for key in list(self.tensors.keys()) if key in self.synced}
         return [self._tensor(t, swept=True) for t in changed]
@@ -323,7 +281,7 @@ class Bridge:
     def request(self, op: str, *args: Any) -> Any:
         """Ask the other end to do op; serve its requests meanwhile; return its answer or raise its error."""
         said = self.context()
-        if isinstance(self.tensors, _Forgetful) and self.tensors.dropped:  # let go here: the other end may too
+        if isinstance(self.tensors, Forgetful) and self.tensors.dropped:  # let go here: the other end may too
             said["forget"] = self.tensors.take_dropped()
             for key in said["forget"]:
                 self.synced.pop(key, None)
@@ -389,145 +347,3 @@ def _list(data: tuple, index: int) -> list:
     if len(data) <= index or type(data[index]) is not list:
         raise Refused("a container without its items")
     return data[index]
-
-
-def _tensor_data(tensor: torch.Tensor) -> tuple:
-    plain = tensor.detach().to("cpu").contiguous().reshape(-1)
-    raw = plain.view(torch.uint8).numpy().tobytes() if plain.numel() else b""
-    return (str(tensor.dtype).removeprefix("torch."), [int(s) for s in tensor.shape], bool(tensor.requires_grad), raw)
-
-
-def _tensor_value(data: tuple) -> torch.Tensor:
-    name, shape, requires_grad, raw = data
-    dtype = getattr(torch, str(name), None)
-    if not isinstance(dtype, torch.dtype) or type(shape) is not list or type(raw) is not bytes:
-        raise Refused("a tensor in the wrong form")
-    size = torch.Size([int(s) for s in shape])
-    value = torch.frombuffer(bytearray(raw), dtype=dtype).reshape(size) if raw else torch.empty(size, dtype=dtype)
-    if requires_grad and (value.is_floating_point() or value.is_complex()):
-        value.requires_grad_(True)
-    return value
-
-
-def _signature(tensor: torch.Tensor) -> tuple:
-    """What changes when a tensor is changed in place, by an operation or by assigning its .data."""
-    return (tensor._version, tensor.requires_grad, tensor.data_ptr(), tuple(tensor.shape), tensor.dtype)
-
-
-def _overwrite(tensor: torch.Tensor, value: torch.Tensor) -> None:
-    """Give a tensor the values, shape, dtype and requires_grad its twin on the other end now has."""
-    with torch.no_grad():
-        if tensor.shape == value.shape and tensor.dtype == value.dtype:
-            if not torch.equal(tensor.detach(), value):
-                tensor.copy_(value)
-        else:
-            tensor.data = value.detach()
-    if tensor.requires_grad != value.requires_grad and tensor.is_leaf:
-        tensor.requires_grad_(value.requires_grad)
-
-
-# ---------------------------------------------------------------------------------------------
-# Handles: what a lent object looks like from the other side
-
-
-def describe(value: Any) -> dict[str, Any]:
-    """What the other side may know of a lent object without asking: its kind, names and signature."""
-    import inspect
-
-    meta: dict[str, Any] = {"type": type(value).__name__, "ancestors": [c.__name__ for c in type(value).__mro__]}
-    if inspect.isfunction(value) or inspect.ismethod(value) or inspect.isclass(value):
-        meta["name"] = getattr(value, "__qualname__", getattr(value, "__name__", "?"))
-        meta["kind"] = "class" if inspect.isclass(value) else "function"
-        try:
-            meta["parameters"] = list(inspect.signature(value).parameters)
-        except (TypeError, ValueError):
-            meta["parameters"] = []
-    elif inspect.ismodule(value):
-        meta["kind"], meta["name"] = "module", value.__name__
-    elif callable(value):
-        meta["kind"] = "callable"
-    return meta
-
-
-class Proxy:
-    """An object of the other side, reached by messages: attributes, calls, items, len, iter, repr."""
-
-    def __init__(self, bridge: Bridge, side: str, handle: int, meta: dict[str, Any]) -> None:
-        object.__setattr__(self, "_bridge", bridge)
-        object.__setattr__(self, "_side", side)
-        object.__setattr__(self, "_handle", handle)
-        object.__setattr__(self, "_meta", meta)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self._bridge.request("getattr", self, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._bridge.request("setattr", self, name, value)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._bridge.request("call", self, list(args), kwargs)
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._bridge.request("getitem", self, key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._bridge.request("setitem", self, key, value)
-
-    def __delitem__(self, key: Any) -> None:
-        self._bridge.request("delitem", self, key)
-
-    def __len__(self) -> int:
-        return int(self._bridge.request("len", self))
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._bridge.request("items", self))
-
-    def __contains__(self, item: Any) -> bool:
-        return bool(self._bridge.request("contains", self, item))
-
-    def __repr__(self) -> str:
-        return str(self._bridge.request("repr", self))
-
-    def __bool__(self) -> bool:
-        return True
-
-
-class LiveDict(Proxy, MutableMapping):
-    """A dict of the judge's, lent to kata code as a live view."""
-
-
-class LiveList(Proxy, MutableSequence):
-    """A list of the judge's, lent to kata code as a live view."""
-
-    def insert(self, index: int, value: Any) -> None:
-        self._bridge.request("insert", self, index, value)
-
-
-def _getattr(bridge: Bridge, obj: Any, name: str) -> Any:
-    value = getattr(obj, name)
-    if bridge.live and type(value) in (dict, list):  # a live view of this end's container
-        found = bridge._lend(value)
-        found[3]["as"] = type(value).__name__
-        return _Lent(found)
-    return value
-
-
-def _items(bridge: Bridge, obj: Any) -> list:
-    return list(obj)
-
-
-GENERIC: dict[str, Callable[..., Any]] = {
-    "getattr": _getattr,
-    "setattr": lambda bridge, obj, name, value: setattr(obj, name, value),
-    "call": lambda bridge, obj, args, kwargs: obj(*args, **kwargs),
-    "getitem": lambda bridge, obj, key: obj[key],
-    "setitem": lambda bridge, obj, key, value: obj.__setitem__(key, value),
-    "delitem": lambda bridge, obj, key: obj.__delitem__(key),
-    "insert": lambda bridge, obj, index, value: obj.insert(index, value),
-    "len": lambda bridge, obj: len(obj),
-    "items": _items,
-    "contains": lambda bridge, obj, item: item in obj,
-    "repr": lambda bridge, obj: repr(obj),
-}
