@@ -9,32 +9,30 @@ worker (tools/run/worker.py), started by the supervisor.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from tools.cli import Parser
-from tools.manifest import ROOT, command, kata_of_test
+from tools.manifest import command, kata_of_test
 from tools.record import Outcome
 from tools.run import supervisor
 from tools.run.advice import next_steps
 from tools.run.job import Job, JudgeError
 from tools.run.worker import work
-from tools.settings import parse_seconds, seconds_argument
+from tools.settings import TRACKS, Settings, SettingsError, resolve, seconds_argument
 
 
-def remember(track: str, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:
+def remember(settings: Settings, args: Sequence[str], outcomes: Sequence[Outcome]) -> None:
     """After `nox -s kata-N` (--remember) with no options of the learner's, only whole kata test files: keep the
     verdict for `nox -s progress`."""
     from tools import verdicts
 
     chosen = [None if "::" in a else kata_of_test(a) for a in args]
-    if track != "katas" or not chosen or None in chosen:
+    if settings.track != "katas" or not chosen or None in chosen:
         return
-    root = Path(os.environ.get("KATA_ROOT") or ROOT)
     for kata in dict.fromkeys(k for k in chosen if k is not None):
-        verdicts.store(root, kata, [o for o in outcomes if o.kata == kata])
+        verdicts.store(settings.root, kata, [o for o in outcomes if o.kata == kata])
 
 
 @command
@@ -43,34 +41,33 @@ def main(argv: list[str]) -> int:
         work(Path(argv[1]))
         return 0
     parser = Parser(prog="python -m tools.runner", add_help=False)
-    parser.add_argument("--track", choices=("katas", "solutions"), default=os.environ.get("KATA_TRACK", "katas"))
+    parser.add_argument("--track", choices=TRACKS)
     parser.add_argument("--kata-timeout", type=seconds_argument)  # checked here: one line, not pytest's usage
     # A learner's run of whole katas (`nox -s kata-N`, check(N)): remember the verdict when no option of theirs
     # narrows it, and leave pytest's short summary out (-rN; an -r of the learner's comes later and wins): the
     # closing lines below say what to do.
     parser.add_argument("--remember", action="store_true")
     known, rest = parser.parse_known_args(argv)
-    if known.kata_timeout is not None:
+    try:
+        settings = resolve(known.track, known.kata_timeout)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if known.kata_timeout is not None:  # the worker's pytest reads the environment itself
         rest = [*rest, "--kata-timeout", str(known.kata_timeout)]
-    elif "KATA_TIMEOUT" in os.environ:
-        try:
-            parse_seconds(os.environ["KATA_TIMEOUT"])
-        except ValueError as error:
-            print(f"KATA_TIMEOUT: {error}", file=sys.stderr)
-            return 2
-    quiet = ["--disable-warnings"] if known.track == "katas" else []  # torch's warnings are not the learner's
+    quiet = ["--disable-warnings"] if settings.track == "katas" else []  # torch's warnings are not the learner's
     try:
         (outcomes,) = supervisor.run(
-            [Job(("-rN", *rest) if known.remember else tuple(rest), known.track)], live=True, pytest_args=quiet
+            [Job(("-rN", *rest) if known.remember else tuple(rest), settings.track)], live=True, pytest_args=quiet
         )
     except JudgeError as error:
         return error.code  # pytest printed why
     if known.remember:
-        remember(known.track, rest, outcomes)
+        remember(settings, rest, outcomes)
     if not outcomes:  # never a success: a run that judged nothing says nothing about the code
         print("No test ran, so nothing was judged: check the test names and options given (`-k`, `::name`).")
         return 1
-    lines = next_steps(known.track, outcomes)
+    lines = next_steps(settings.track, outcomes)
     success = all(o.passed for o in outcomes)
     if lines:
         title = "done" if success else "what to do next"

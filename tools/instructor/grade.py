@@ -27,6 +27,7 @@ from tools.manifest import Kata, command, katas
 from tools.record import Outcome
 from tools.run import supervisor
 from tools.run.job import Job, JudgeError
+from tools.settings import SettingsError, resolve
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,9 @@ def main(argv: list[str]) -> int:
         parser.error(f"--out {args.out}: that is a file; give a folder (it is created if missing)")
     start = time.perf_counter()
     try:
-        grades = grade(Path(os.environ["KATA_ROOT"]) if os.environ.get("KATA_ROOT") else None)
+        grades = grade(resolve("katas").elsewhere)
+    except SettingsError as error:
+        parser.error(str(error))
     except JudgeError as error:
         print(f"grade: the tests could not run, so there is no grade: {error}", file=sys.stderr)
         return 2

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Collection
 from dataclasses import replace
-from pathlib import Path
 
 from tools import verdicts
-from tools.manifest import ROOT, bonus, column, command, katas, required
+from tools.manifest import bonus, column, command, katas, required
 from tools.record import Outcome
 from tools.run import supervisor
 from tools.run.job import UNSEALED, Job, JudgeError
+from tools.settings import SettingsError, resolve
 
 
 def status(outcomes: list[Outcome], number: int, done: Collection[int] = ()) -> tuple[str, bool]:
@@ -60,12 +59,17 @@ def all_done(done: Collection[int]) -> str:
 @command
 def main() -> int:
     all_katas = katas()
-    root = Path(os.environ.get("KATA_ROOT") or ROOT)
+    try:
+        settings = resolve("katas")
+    except SettingsError as error:
+        print(f"nox -s progress: {error}")
+        return 2
+    root = settings.root
     options = sys.argv[1:]  # pytest options: then every kata is judged afresh, and nothing is remembered
     found = {kata: None if options else verdicts.load(root, kata) for kata in all_katas}
     todo = [kata for kata, outcomes in found.items() if outcomes is None]
     if todo:
-        job = Job.of(todo, root=root if root != ROOT else None)
+        job = Job.of(todo, root=settings.elsewhere)
         try:
             (outcomes,) = supervisor.run([job], pytest_args=options)
         except JudgeError as error:  # pytest refused the options: say so in a line

@@ -17,7 +17,6 @@ r run again, n next kata, q quit. Without a terminal (piped, CI) it prints verdi
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from tools.record import Outcome
 from tools.run import supervisor, warm
 from tools.run.advice import next_steps
 from tools.run.job import Job
-from tools.settings import parse_seconds, seconds_argument
+from tools.settings import SettingsError, resolve, seconds_argument
 
 
 class Changes:
@@ -206,11 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds of processor time a test may use (default: the tests' own, 10, or $KATA_TIMEOUT)",
     )
     args = parser.parse_args(argv)
-    if "KATA_TIMEOUT" in os.environ and args.kata_timeout is None:
-        try:
-            parse_seconds(os.environ["KATA_TIMEOUT"])
-        except ValueError as error:
-            parser.error(f"KATA_TIMEOUT: {error}")
+    try:
+        settings = resolve("katas", args.kata_timeout)  # the watch judges katas/ only
+    except SettingsError as error:
+        parser.error(str(error))
     start = None
     if args.kata:
         try:
@@ -219,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(error))
     if args.interval <= 0:
         parser.error("--interval must be a positive number of seconds")
-    root = Path(os.environ.get("KATA_ROOT") or ROOT)
+    root = settings.root
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     changes = Changes(root / "katas", args.poll, args.interval)
     print(remembered(root, start), end="", flush=True)  # before torch loads: what is known is shown at once

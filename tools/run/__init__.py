@@ -4,7 +4,7 @@ The learner's code is untrusted: it may loop forever inside one C call, end the 
 it. So pytest runs in a worker process (worker.py), and tests/plugin.py reports to the supervisor
 (supervisor.py, following each worker with follow.py), as JSON lines, when each test starts and
 ends, its verdict, and the deadline of the block running now. When a deadline passes by more than
-follow.GRACE seconds the worker is killed; when the worker ends before its last test (os._exit, a
+settings.GRACE seconds the worker is killed; when the worker ends before its last test (os._exit, a
 crash, a kill), the test it was running fails, blamed on the kata whose code was running (ended.py,
 from the traceback faulthandler dumped), and a new worker goes on with the tests that are left. A
 function that ran past its time limit is not run again in the same session: its later calls fail at

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
-from tools.manifest import ROOT, Kata, by_number, katas
+from tools.manifest import Kata, by_number, katas
 from tools.record import Outcome
 from tools.run.job import UNSEALED
+from tools.settings import resolve
 
 
 def next_steps(track: str, outcomes: Sequence[Outcome]) -> list[str]:
@@ -53,5 +52,5 @@ def _known_done(kata: Kata) -> bool:
     """Whether a remembered verdict, still valid, says all of kata's tests pass (tools/verdicts.py)."""
     from tools import verdicts
 
-    outcomes = verdicts.load(Path(os.environ.get("KATA_ROOT") or ROOT), kata)
+    outcomes = verdicts.load(resolve("katas").root, kata)
     return outcomes is not None and bool(outcomes) and all(o.passed for o in outcomes)

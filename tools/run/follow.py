@@ -18,8 +18,7 @@ from tools.manifest import ROOT
 from tools.record import Outcome
 from tools.run.reaping import OWN_GROUP, Reaper
 from tools.run.warm import Forked
-
-GRACE = 3.0  # seconds past a block's deadline before the worker is killed from outside
+from tools.settings import GRACE
 
 
 @dataclass

@@ -28,8 +28,8 @@ from tools.judge import processes
 from tools.manifest import ROOT, by_number
 from tools.record import Outcome
 from tools.run import supervisor
-from tools.run.follow import GRACE
 from tools.run.job import Job
+from tools.settings import GRACE
 
 FAST = 2.0  # --kata-timeout for every case that does not need the default
 STARTUP = 20.0  # generous seconds for a new worker to import torch and pytest on a busy 2-core machine
