@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -200,14 +201,33 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = N
 
 
 def _remember(result: Any, described: str) -> None:
-    """Note which call produced a value (and the items of a returned tuple or dict)."""
+    """Note which call produced a value (and the items of a returned tuple or dict), without keeping it alive:
+    a test of many calls would otherwise hold every result it got, and each message would sweep them all."""
     origins = test().origins
     items = result.values() if isinstance(result, dict) else result if isinstance(result, tuple) else ()
     for value in (result, *items):
-        origins[id(value)] = (value, described)
+        origins[id(value)] = (_sameness(value), described)
+
+
+def _sameness(value: Any) -> Callable[[Any], bool]:
+    """A test of whether a value is this one that holds it weakly where it can (a tensor; a tuple's items)."""
+    try:
+        ref = weakref.ref(value)
+    except TypeError:
+        pass
+    else:
+        return lambda other: ref() is other
+    if isinstance(value, (tuple, list, dict)):
+        kind, parts = type(value), [_sameness(v) for v in (value.values() if isinstance(value, dict) else value)]
+        return lambda other: (
+            type(other) is kind
+            and len(other) == len(parts)
+            and all(same(v) for same, v in zip(parts, other.values() if isinstance(other, dict) else other))
+        )
+    return lambda other: other is value  # a number, a string, None: nothing heavy kept
 
 
 def origin(value: Any) -> str | None:
     """The call that returned value, when a judge.call did; None otherwise."""
     found = test().origins.get(id(value))
-    return found[1] if found is not None and found[0] is value else None
+    return found[1] if found is not None and found[0](value) else None

@@ -51,7 +51,7 @@ class Session:
 class Test:
     kata: Kata
     ran: set[int] = field(default_factory=set)  # the katas whose functions ran in this test
-    origins: dict[int, tuple[Any, str]] = field(default_factory=dict)  # id(value) -> (value, the call)
+    origins: dict[int, tuple[Callable[[Any], bool], str]] = field(default_factory=dict)  # id -> (is it?, the call)
     last_call: str = "your code"
 
 
