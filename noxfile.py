@@ -246,8 +246,9 @@ def bugzoo(session: nox.Session) -> None:
 
 @nox.session
 def grade(session: nox.Session) -> None:
-    """Grade every kata: reports/grade.json, grade.xml (JUnit), grade.md; exits 0 whatever the score."""
-    tool(session, "instructor.grade", *session.posargs)
+    """Grade every kata: reports/grade.json, grade.xml (JUnit), grade.md; `-- --class DIR`: a whole class."""
+    whole_class = any(a == "--class" or a.startswith("--class=") for a in session.posargs)
+    tool(session, "instructor.classroom" if whole_class else "instructor.grade", *session.posargs)
 
 
 @reference_session()

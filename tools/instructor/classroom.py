@@ -1,0 +1,265 @@
+"""`nox -s grade -- --class DIR`: grade a whole class at once, and write what the class did.
+
+    python -m tools.instructor.classroom --class DIR [--out OUT] [--workers N]   (OUT: DIR's sibling DIR-grading)
+
+DIR holds one folder or .zip per student (tools/instructor/submissions.py finds and unpacks them into OUT/.work).
+Each student's katas/ is judged by this repository's tests/ and tools, never the student's, all katas in one
+supervised job (tools/run/), the earlier katas first so that a later kata's failure is blamed from the same run.
+Students are judged N at a time (default: every core), each in a worker forked from this process once it has
+imported torch and the tests (Linux; elsewhere a fresh interpreter each). OUT gets:
+
+    class.json     per student: the fingerprint of their katas/, why they could not be judged, and per test the
+                   status, the mistake ids named and the blame (FORMAT); written as students finish, so Ctrl-C
+                   keeps what is done, and read again: a student whose katas/ did not change keeps their verdicts
+                   (unless this repository's tests or judge changed: then every student is judged again)
+    gradebook.csv  one row per student: points per kata, total, max, percent, reason, notes (tools/instructor/
+                   gradebook.py)
+    census.md, census.png   the class's picture (tools/instructor/census.py)
+
+One bad submission never stops the class: it gets its row, its reason and 0 points for what could not run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from tools import seal, verdicts
+from tools.cli import Parser
+from tools.instructor import census, gradebook, platforms, progressbar, submissions
+from tools.instructor.submissions import Submission
+from tools.judge import processes
+from tools.manifest import ROOT, command, katas
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job, JudgeError
+from tools.run.warm import CAN_FORK, prepare_warm
+
+FORMAT = 1  # class.json's layout: raise it when a field changes meaning; a file of another format is not reused
+
+
+def default_out(class_dir: Path) -> Path:
+    """Where the results go when --out is not given: beside the class folder, DIR-grading."""
+    return class_dir.resolve().parent / f"{class_dir.resolve().name}-grading"
+
+
+def judge_digest() -> str:
+    """What every verdict depends on besides the student's katas/: this repository's tests and judge, the
+    manifest, Python and torch. A class.json of another digest is judged again from the start."""
+    total = hashlib.sha256()
+    try:
+        total.update(f"torch {version('torch')}, python {sys.version.split()[0]}\n".encode())
+    except PackageNotFoundError:
+        total.update(b"no torch\n")
+    names = {*verdicts.JUDGE, *verdicts.TOOLS, *(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("*.py"))}
+    for name in sorted(names):
+        path = ROOT / name
+        total.update(f"{name}\0{seal.digest(path) if path.is_file() else 'missing'}\n".encode())
+    return total.hexdigest()
+
+
+def entry(s: Submission, outcomes: Sequence[Outcome], seconds: float) -> dict[str, Any]:
+    """One student as class.json keeps them."""
+    r = platforms.results(outcomes, seconds, reason=s.reason, format_errors=s.format_errors)
+    t = r.total
+    return {
+        "source": s.source.name,
+        "fingerprint": s.fingerprint,
+        "reason": s.reason,
+        "format_errors": list(s.format_errors),
+        "notes": list(s.notes),
+        "tests_differ": None if s.tests is None else {k: list(getattr(s.tests, k)) for k in census.DIFFS},
+        "seconds": round(seconds, 2),
+        "points": t["points"],
+        "max_points": t["max_points"],
+        "percent": t["percent"],
+        "katas": {str(g.kata.number): g.earned for g in r.grades},
+        "tests": [
+            {
+                "test": o.test,
+                "status": o.status,
+                "blame": o.blame,
+                "mistakes": list(o.mistakes),
+                "did_not_run": o.did_not_run,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def outcomes_of(student: dict[str, Any]) -> list[Outcome]:
+    """The verdicts class.json kept for a student, as records (what points and the census need of them)."""
+    return [
+        Outcome(t["test"], t["status"], blame=t["blame"], mistakes=tuple(t["mistakes"]), did_not_run=t["did_not_run"])
+        for t in student["tests"]
+    ]
+
+
+def previous(out: Path, digest: str) -> dict[str, dict[str, Any]]:
+    """The students of an earlier class.json in OUT, when it is of this format and this judge; else none."""
+    try:
+        data = json.loads((out / "class.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("judge") != digest:
+        return {}
+    return data.get("students") or {}
+
+
+class ClassFile:
+    """class.json, rewritten (whole, atomically) as students finish: at most once a second, and on close."""
+
+    def __init__(self, out: Path, digest: str, students: dict[str, dict[str, Any]]) -> None:
+        self.path, self.digest, self.students = out / "class.json", digest, students
+        self.lock, self.written = threading.Lock(), 0.0
+
+    def add(self, name: str, student: dict[str, Any]) -> None:
+        with self.lock:
+            self.students[name] = student
+            if time.monotonic() - self.written > 1.0:
+                self._write()
+
+    def close(self) -> None:
+        with self.lock:
+            self._write()
+
+    def _write(self) -> None:
+        data = {"format": FORMAT, "judge": self.digest, "students": dict(sorted(self.students.items()))}
+        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8", newline="\n")
+        temporary.replace(self.path)
+        self.written = time.monotonic()
+
+
+def judge_all(
+    chosen: Sequence[Submission], workers: int, done: Callable[[Submission, list[Outcome], float], None]
+) -> None:
+    """Judge each submission (all katas, one job), `workers` at a time; done(s, outcomes, seconds) as each ends.
+
+    One supervisor.run per `workers` students, each student a chunk of its own: a worker forked for that student
+    alone, so that nothing of one student's run (a function quarantined after a hang, the modules a worker
+    imported) reaches another's. (Two supervisor.runs at once in one process would reap each other's workers.)
+    Ctrl-C lands in supervisor.run, which ends its workers; the students done before are kept."""
+    if not chosen:
+        return
+    warm = CAN_FORK
+    if warm:
+        prepare_warm([k.test_file for k in katas()])  # torch, pytest and the tests imported once, here
+    sealed = bool(seal.blocked(ROOT))  # this copy's own judging files: checked once, not per student
+    with _signals_as_interrupt():
+        for first in range(0, len(chosen), workers):
+            batch = chosen[first : first + workers]
+            start = time.perf_counter()
+            jobs = [Job.of(katas(), root=s.root) for s in batch]
+            judged = supervisor.run(
+                jobs, workers=len(jobs), warm=warm, sealed=sealed, pytest_args=["--disable-warnings"]
+            )
+            seconds = (time.perf_counter() - start) / len(batch)
+            for s, outcomes in zip(batch, judged):
+                done(s, outcomes, seconds)
+
+
+@contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the class as Ctrl-C does (what is done is kept); the signals only kata code sends
+    (processes.IGNORED) are ignored while it judges, as the supervisor does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    saved = {n: signal.signal(getattr(signal, n), interrupt) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    saved |= {n: signal.signal(getattr(signal, n), signal.SIG_IGN) for n in processes.IGNORED if hasattr(signal, n)}
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def grade_class(class_dir: Path, out: Path | None, workers: int | None = None, live: bool | None = None) -> int:
+    """Grade every student of class_dir into out; 0 when every output was written, 2 when grading could not run,
+    130 after Ctrl-C (class.json then holds the students done)."""
+    class_dir = class_dir.resolve()
+    out = (out or default_out(class_dir)).resolve()
+    workers = max(1, workers or os.cpu_count() or 1)
+    live = sys.stdout.isatty() if live is None else live
+    start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    digest = judge_digest()
+    before = previous(out, digest)
+    subs = list(submissions.find(class_dir, out / ".work"))
+    record = ClassFile(out, digest, {})
+    chosen = []
+    for s in subs:
+        kept = before.get(s.name)
+        if not s.judgeable:
+            record.add(s.name, entry(s, [], 0.0))
+        elif kept and kept.get("fingerprint") == s.fingerprint and not kept.get("reason"):
+            record.add(s.name, entry(s, outcomes_of(kept), kept.get("seconds", 0.0)))
+        else:
+            chosen.append(s)
+    print(
+        f"{len(subs)} students in {class_dir}: {len(chosen)} to judge, {len(subs) - len(chosen)} kept or not judgeable"
+    )
+    with progressbar.progress(len(chosen), live) as advance:
+
+        def done(s: Submission, outcomes: list[Outcome], seconds: float) -> None:
+            record.add(s.name, entry(s, outcomes, seconds))
+            advance(s.name)
+
+        try:
+            judge_all(chosen, workers, done)
+        except KeyboardInterrupt:
+            record.close()
+            print(
+                f"\nStopped: {len(record.students)} of {len(subs)} students are in {record.path}; run it again "
+                "to judge the rest (those done are kept).",
+                file=sys.stderr,
+            )
+            return 130
+        except JudgeError as error:
+            record.close()
+            print(f"grade: the tests could not run, so there is no grade: {error}", file=sys.stderr)
+            return 2
+    record.close()
+    students = dict(sorted(record.students.items()))
+    gradebook.write(out / "gradebook.csv", students)
+    census.write(out, students, {n: outcomes_of(st) for n, st in students.items()})
+    seconds = time.perf_counter() - start
+    per = f", {seconds / len(chosen):.2f} s per student judged, {workers} at a time" if chosen else ""
+    print(f"{len(students)} students graded in {seconds:.0f} s{per}.")
+    print(f"Wrote {out / 'gradebook.csv'}, {out / 'class.json'}, {out / 'census.md'}, {out / 'census.png'}")
+    return 0
+
+
+@command
+def main(argv: list[str]) -> int:
+    parser = Parser(prog="nox -s grade --", description=__doc__.splitlines()[0])
+    parser.add_argument("--class", dest="class_dir", type=Path, required=True, metavar="DIR", help="the class folder")
+    parser.add_argument("--out", type=Path, help="the results' folder (default: DIR-grading beside DIR)")
+    parser.add_argument("--workers", type=int, metavar="N", help="students judged at once (default: every core)")
+    args = parser.parse_args(argv)
+    if not args.class_dir.is_dir():
+        parser.error(f"--class {args.class_dir}: not a folder")
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers {args.workers}: give 1 or more")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out}: that is a file; give a folder (it is created if missing)")
+    return grade_class(args.class_dir, args.out, args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
