@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from tools.manifest import Kata, kata_of_test, katas
 
-VERSION = 1  # the record format: raise it when a field changes; a record of another version is never read
+VERSION = 2  # the record format: raise it when a field changes; a record of another version is never read
 Status = Literal["passed", "failed"]
 STATUSES: tuple[Status, ...] = typing.get_args(Status)
 
@@ -44,6 +44,7 @@ class Outcome:
     ran: tuple[int, ...] = ()  # the katas whose code ran in the test
     mistakes: tuple[str, ...] = ()  # the ids (tests/mistakes.toml) of the likely causes the message names
     duration: float = 0.0  # seconds: setup, call and teardown
+    warnings: tuple[str, ...] = ()  # what the learner's code warned in the test, each once, in one line
     kata: Kata | None = field(init=False)  # the kata whose test it is: from the test's file (kata_of_test)
 
     def __post_init__(self) -> None:

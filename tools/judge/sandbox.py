@@ -16,6 +16,7 @@ import importlib.util
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ class Sandbox:
     rng: bytes = b""
     files: dict[str, int | None] = field(default_factory=dict)
     output: list[tuple[Any, int]] = field(default_factory=list)  # capture file, offset read up to
+    warned: list[list[Any]] = field(default_factory=list)  # [category, message, file, line] since the last answer
 
     @property
     def package_dir(self) -> Path:
@@ -88,6 +90,8 @@ class Sandbox:
         if self.world_change:
             said["world"] = self.world_change[:]
             self.world_change.clear()
+        if self.warned:
+            said["warnings"], self.warned = self.warned, []
         said["used"] = [self.cpu, self.wall]
         return said
 
@@ -112,8 +116,14 @@ class Sandbox:
         left = self.limit - self.cpu
         wall_left = self.limit * limits.WALL_FACTOR - self.wall
         before = limits.world()
+        caught: list[warnings.WarningMessage] = []
         try:
-            with self.watching(), limits.time_limit(max(left, 0.05), max(wall_left, 0.1)) as clock:
+            with (
+                self.watching(),
+                limits.time_limit(max(left, 0.05), max(wall_left, 0.1)) as clock,
+                warnings.catch_warnings(record=True) as caught,  # type: ignore[assignment]
+            ):
+                warnings.simplefilter("always")  # each one, to be said once per test by the judge
                 try:
                     result = run()
                     if self.unreported:  # raised in a __del__ or a thread while it ran: the call failed
@@ -131,10 +141,20 @@ class Sandbox:
         finally:
             self.cpu += clock.cpu
             self.wall += clock.wall
+            self.note(caught)
             changed = limits.changes(before, limits.world())
             if changed:
                 self.world_change[:] = [changed, limits.was(before, changed)]
                 limits.restore(before)
+
+    def note(self, caught: list[warnings.WarningMessage]) -> None:
+        """Keep the warnings raised while kata code ran (not those of the tests' own stand-ins or the judge)."""
+        judge = (Path(self.config.root) / "tools", Path(self.config.root) / "tests")
+        for w in caught[:100]:
+            if not Path(w.filename).is_relative_to(judge[0]) and not Path(w.filename).is_relative_to(judge[1]):
+                found = [w.category.__name__, str(w.message)[:500], str(w.filename), int(w.lineno or 0)]
+                if found not in self.warned:
+                    self.warned.append(found)
 
     def kata_of_file(self, filename: str) -> int | None:
         number = self.files.get(filename, -1)

@@ -158,6 +158,7 @@ class Client:
         self.paused_by: int | None = None  # the signal that paused the kata process, which was then ended
         self.limit, self.used = 10.0, 0.0  # the test's limit, and the clock seconds kata code has used of it
         self.starting = False  # answering a new test's first request: no test limit yet
+        self.warnings: list[tuple[str, str, str, int]] = []  # the test's warnings: category, message, file, line
 
     # -- the process --------------------------------------------------------------------------
 
@@ -269,6 +270,11 @@ class Client:
         used = said.get("used")
         if isinstance(used, list) and len(used) == 2:
             self.used = float(used[1])
+        warned = said.get("warnings")
+        for w in warned if type(warned) is list else ():
+            plain = type(w) is list and len(w) == 4 and all(type(v) is str for v in w[:3]) and type(w[3]) is int
+            if plain and tuple(w) not in self.warnings:
+                self.warnings.append((w[0], w[1], w[2], w[3]))
         world = said.get("world")
         if isinstance(world, list) and len(world) == 2:
             self.world_change[:] = [str(w) for w in world]
@@ -278,7 +284,7 @@ class Client:
     def begin(self, limit: float, hung: dict[tuple[str, str], str], ran: set[int]) -> None:
         """A new test: a kata process that is alive (a new one if the last ended), and a clean slate on both
         sides. `ran` is the test's record of which katas' code ran."""
-        self.ran, self.world_change[:] = ran, []
+        self.ran, self.world_change[:], self.warnings = ran, [], []
         for attempt in (1, 2):  # a kata process that ended, or does not answer, is replaced once more
             if not self.alive():
                 self.stop()

@@ -7,6 +7,7 @@ and to this run's closing lines, what to do next.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,12 +146,25 @@ def report_end(item: pytest.Item, report: pytest.TestReport, outcome: dict) -> N
         ran=tuple(sorted(state.ran)) if state else (),
         mistakes=tuple(outcome.get("mistakes", ())),
         duration=outcome["duration"],
+        warnings=warned(session().root, session().kata.warnings) if state else (),
     )
     written = record.write(verdict)
     item.config.stash[CHANNEL].emit("end", outcome=written)
     report.user_properties = [*report.user_properties, ("outcome", written)]
     if verdict.kata is not None:
         item.config.stash.setdefault(JUDGED, {}).setdefault(verdict.kata.number, []).append(verdict)
+
+
+def warned(root: Path, warnings: list[tuple[str, str, str, int]]) -> tuple[str, ...]:
+    """Each warning as one line: 'katas/relu.py:12: UserWarning: the first line of its message'."""
+    lines = []
+    for category, message, filename, line in warnings:
+        path = Path(filename)
+        where = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        said = f"{where}:{line}: {category}: {(message.strip().splitlines() or [''])[0][:300]}"
+        if said not in lines:
+            lines.append(said)
+    return tuple(lines)
 
 
 def judged_here(config: pytest.Config) -> dict[int, list[Outcome]]:
@@ -161,13 +175,23 @@ def judged_here(config: pytest.Config) -> dict[int, list[Outcome]]:
 
 
 def summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """End with one line per kata that failed: what to do next (the supervisor says it when there is one)."""
-    if config.getoption("kata_supervisor"):
-        return
+    """What the learner's code warned, each once under its test's name; then one line per kata that failed: what to
+    do next (the supervisor says that when there is one)."""
     reports = [r for kind in terminalreporter.stats.values() for r in kind if getattr(r, "when", None) == "teardown"]
     outcomes = [
         record.read(dict(r.user_properties)["outcome"]) for r in reports if "outcome" in dict(r.user_properties)
     ]
+    tests_of: dict[str, list[str]] = {}  # each warning -> the tests it was raised in
+    for o in outcomes:
+        for w in o.warnings:
+            tests_of.setdefault(w, []).append(o.test.split("::")[-1])
+    if tests_of:
+        terminalreporter.section("what your code warned", sep="-", yellow=True)
+        for w, tests in tests_of.items():
+            more = f" (and in {len(tests) - 1} more test{'s' * (len(tests) > 2)})" if len(tests) > 1 else ""
+            terminalreporter.write_line(f"{tests[0]}: {w}{more}")
+    if config.getoption("kata_supervisor"):
+        return
     lines = next_steps(session().track, outcomes)
     if lines:
         passed = all(o.passed for o in outcomes)

@@ -4,6 +4,8 @@ Each case makes one change to the reference (as a learner's katas/ would hold it
 kata under the supervisor, and reads the failures.
 """
 
+import re
+
 import pytest
 
 from tools import stubs
@@ -41,11 +43,17 @@ ALTERNATIVES = {
     # The textbook form is right in IEEE arithmetic: exp(-x) overflows to inf for x far below 0, and 1 / inf = 0.
     "sigmoid-textbook": ("sigmoid", "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))", "1 / (1 + torch.exp(-x))"),
     "sigmoid-torch": ("sigmoid", "torch.where(x >= 0, 1 / (1 + e), e / (1 + e))", "torch.sigmoid(x)"),
+    # Right, and it warns: each test says the warning once, in one line (torch warns once per process itself).
+    "relu-warns": (
+        "relu",
+        "out = x.clamp(min=0)",
+        "__import__('warnings').warn('relu says hello', UserWarning)\n    out = x.clamp(min=0)",
+    ),
 }
 
 
 @pytest.fixture(scope="module")
-def failures(tmp_path_factory) -> dict[str, list[Outcome]]:
+def judged(tmp_path_factory) -> dict[str, list[Outcome]]:
     root = tmp_path_factory.mktemp("messages")
     jobs = []
     for name, (module, old, new) in {**CASES, **ALTERNATIVES}.items():
@@ -58,8 +66,12 @@ def failures(tmp_path_factory) -> dict[str, list[Outcome]]:
         kata = by_module(module)
         assert kata is not None
         jobs.append(Job.of([kata], root=package.parent))
-    results = supervisor.run(jobs, workers=2)
-    return {name: [o for o in outcomes if not o.passed] for name, outcomes in zip({**CASES, **ALTERNATIVES}, results)}
+    return dict(zip({**CASES, **ALTERNATIVES}, supervisor.run(jobs, workers=2)))
+
+
+@pytest.fixture(scope="module")
+def failures(judged) -> dict[str, list[Outcome]]:
+    return {name: [o for o in outcomes if not o.passed] for name, outcomes in judged.items()}
 
 
 def messages(failures, case: str) -> list[str]:
@@ -127,6 +139,15 @@ def test_a_loss_rebuilt_from_a_number_is_named(failures):
 def test_correct_alternatives_pass(failures):
     for name in ALTERNATIVES:
         assert not failures[name], (name, failures[name][0].message)
+
+
+def test_what_kata_code_warns_is_said_once_per_test_in_one_line(judged):
+    outcomes = judged["relu-warns"]
+    assert len(outcomes) >= 5 and all(o.passed for o in outcomes), outcomes
+    for o in outcomes:
+        assert len(o.warnings) == 1, (o.test, o.warnings)
+        assert re.fullmatch(r"katas/relu\.py:\d+: UserWarning: relu says hello", o.warnings[0]), o.warnings
+    assert not any(o.warnings for name in CASES for o in judged[name])
 
 
 @pytest.mark.parametrize(
