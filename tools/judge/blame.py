@@ -12,7 +12,7 @@ import re
 import traceback
 from pathlib import Path
 
-from tools.judge import processes, said, sealed
+from tools.judge import said, sealed
 from tools.judge.context import current, session
 from tools.judge.errors import OUTCOMES, KataError, NotStarted
 from tools.judge.limits import ProgramExit
@@ -157,7 +157,7 @@ def process_ended(ended: sealed.Ended, doing: str) -> BaseException:
         text = said.stopped_from_outside(at)
         again = said.stopped_again(outer.name, culprit.path(track)) if outer else ""
     elif ended.over_memory:
-        text = f"this test was ended{at}: {said.out_of_memory(processes.RESIDENT_GB)}"
+        text = f"this test was ended{at}: {said.out_of_memory(session().kata.memory_gb)}"
     elif ended.paused:
         text = said.paused(at, ended.how)
     else:

@@ -15,7 +15,6 @@ import sys
 IGNORED = ("SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF")
 
 MEMORY_GB = 4  # a worker's or a kata process's ceiling: what it allocates (RLIMIT_DATA) and holds (Linux)
-RESIDENT_GB = MEMORY_GB  # what a worker lets its kata process hold: the supervisor's MEMORY_GB, set from its spec
 
 
 def resident(pid: int) -> float:

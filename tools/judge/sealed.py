@@ -144,8 +144,9 @@ class _JudgeBridge(wire.Bridge):
 class Client:
     """The kata process of this pytest run, seen from the judge."""
 
-    def __init__(self, track: str, root: Path, folder: Path | None) -> None:
+    def __init__(self, track: str, root: Path, folder: Path | None, memory_gb: float = processes.MEMORY_GB) -> None:
         self.track, self.root = track, root
+        self.memory_gb = memory_gb  # what it may hold: the supervisor's ceiling for a worker
         self.folder = folder or Path(tempfile.mkdtemp(prefix="kata-sealed-"))
         self.process: Any = None
         self.bridge: _JudgeBridge | None = None
@@ -212,7 +213,7 @@ class Client:
             if stopped is not None:  # kata code paused its own process: it would never answer
                 self.paused_by = stopped
                 self.process.kill()
-            elif _resident(self.process.pid) > processes.RESIDENT_GB:
+            elif _resident(self.process.pid) > self.memory_gb:
                 self.over_memory = True
                 self.process.kill()
             elif time.monotonic() > deadline and not self.timed_out:
@@ -236,7 +237,7 @@ class Client:
             for f in reversed(found)
         ]
         if self.over_memory:
-            how = f"it held more than {processes.RESIDENT_GB:g} GB of memory"
+            how = f"it held more than {self.memory_gb:g} GB of memory"
         elif self.paused_by is not None:
             how = f"stopped by signal {_signal_name(self.paused_by)}"
         elif closed:

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.judge import escaped, limits, sealed
+from tools.judge import escaped, limits, processes, sealed
 from tools.judge.context import Session, Test, session, start_session, start_test, test
 from tools.judge.errors import KataError, fail
 from tools.manifest import ROOT, ManifestError, kata_of_test, katas
@@ -51,15 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
         katas()
     except ManifestError as error:  # one line, not pytest's INTERNALERROR
         raise pytest.UsageError(str(error)) from None
-    track = options.track_of(config)
-    timeout = options.timeout_of(config)
+    settings = options.settings_of(config)
+    track, timeout, root = settings.track, settings.timeout, settings.root
     limits.single_threaded()
     channel = Channel(config.getoption("kata_supervisor"), config.getoption("kata_events"))
     config.stash[CHANNEL] = channel
-    root = Path(os.environ.get("KATA_ROOT") or ROOT)
     hung = channel.hung(root / track)
     # Kata code runs in a process of its own, started now: before any test module is collected here.
-    kata = sealed.Client(track, root, channel.folder)
+    kata = sealed.Client(track, root, channel.folder, config.getoption("kata_memory") or processes.MEMORY_GB)
     kata.start()
     start_session(Session(track, root, timeout, kata, hung=hung, arm=channel.arm, tell=channel.emit))
     baseline = limits.world()

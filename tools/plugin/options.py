@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from tools.settings import parse_seconds, seconds_argument
+from tools.settings import TIMEOUT, TRACKS, Settings, SettingsError, resolve, seconds_argument
 
-TRACKS = ("katas", "solutions")
-TIMEOUT = 10.0  # seconds of processor time per test: the reference's slowest test uses under 1 s
 JUDGE_FACTOR, JUDGE_SECONDS = 4, 30.0  # the test's own code: 4 times the kata's limit, and at least 30 s
 
 settings.register_profile(
@@ -41,24 +37,14 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"seconds of processor time a test may use before it fails as a likely endless loop; twice that on "
         f"the clock (default {TIMEOUT:g}, or $KATA_TIMEOUT)",
     )
-    group.addoption("--kata-supervisor", default=None, help="(internal) the folder tools/runner.py watches")
+    group.addoption("--kata-supervisor", default=None, help="(internal) the folder the supervisor (tools/run/) watches")
     group.addoption("--kata-events", type=int, default=None, help="(internal) the descriptor of its events file")
+    group.addoption("--kata-memory", type=float, default=None, help="(internal) GB the kata process may hold")
 
 
-def track_of(config: pytest.Config) -> str:
-    """The track judged: --track, else $KATA_TRACK, else katas."""
-    track = config.getoption("track") or os.environ.get("KATA_TRACK", "katas")
-    if track not in TRACKS:
-        raise pytest.UsageError(f"KATA_TRACK={track!r} is not a track: choose one of {', '.join(TRACKS)}")
-    return track
-
-
-def timeout_of(config: pytest.Config) -> float:
-    """The time limit, resolved once: --kata-timeout, else $KATA_TIMEOUT, else TIMEOUT."""
-    given = config.getoption("kata_timeout")
-    if given is not None:
-        return float(given)
+def settings_of(config: pytest.Config) -> Settings:
+    """The run's settings, resolved once (tools/settings.py): the options, else the environment, else defaults."""
     try:
-        return parse_seconds(os.environ.get("KATA_TIMEOUT", str(TIMEOUT)))
-    except ValueError as error:
-        raise pytest.UsageError(f"KATA_TIMEOUT: {error}") from None
+        return resolve(config.getoption("track"), config.getoption("kata_timeout"))
+    except SettingsError as error:
+        raise pytest.UsageError(str(error)) from None

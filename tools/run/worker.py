@@ -29,7 +29,6 @@ def work(spec_path: Path, forget: bool = True) -> None:
     import pytest
 
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    processes.RESIDENT_GB = spec.get("memory_gb", processes.MEMORY_GB)  # the supervisor's ceiling, for kata code
     confine(Path(spec["folder"]))
     # Opened once, before any kata code runs, and handed to the plugin; then its name is removed (the supervisor
     # holds it open too), so no process can open it by name to write a verdict of its own.
@@ -51,6 +50,7 @@ def work(spec_path: Path, forget: bool = True) -> None:
         skip = [f"--deselect={test}" for test in spec["skip"]] if index == spec["first"] else []
         options = ["-p", "no:cacheprovider", "-p", "no:faulthandler", f"--kata-supervisor={spec['folder']}"]
         options.append(f"--kata-events={events.fileno()}")
+        options.append(f"--kata-memory={spec.get('memory_gb', processes.MEMORY_GB)}")  # the supervisor's ceiling
         code = pytest.main([*job["args"], *options, *skip, *spec["args"]])
         _emit(events, "job-done", job=index, code=int(code))
     sys.stdout.flush()
