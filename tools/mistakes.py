@@ -8,7 +8,7 @@ mistake any kata's code can make), and the judge says the catalogue's sentence a
 
 A sentence may hold format fields ({key}), filled in where the test names it: cause("model/grad-holds-other",
 key="W2", other="W1"). The KataError raised carries the ids it named (error.mistakes), and the verdict
-record carries them on (tools/runner.py's Outcome.mistakes, grade.json). The catalogue lives beside the tests
+record carries them on (tools/record.py's Outcome.mistakes, grade.json). The catalogue lives beside the tests
 that name its mistakes; this reader is in tools/ so that the bug zoo and the tools' checks read it too.
 """
 

@@ -3,7 +3,7 @@
 A time limit counts processor time (an endless loop) and clock time (a wait): a watcher thread
 sets an asynchronous exception, TimedOut, in the thread it guards, so it works on every platform
 and lands at the next Python instruction. A wait inside one C call is stopped from outside (the
-kata process arms faulthandler; tools/runner.py kills a worker).
+kata process arms faulthandler; the supervisor, tools/run/, kills a worker).
 """
 
 from __future__ import annotations

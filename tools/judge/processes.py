@@ -1,6 +1,6 @@
 """What the judge's processes read of the processes that run kata code, and the signals they ignore.
 
-Torch-free: the supervisor (tools/runner.py) reads its workers so, and the judge (tools/judge/sealed.py)
+Torch-free: the supervisor (tools/run/) reads its workers so, and the judge (tools/judge/sealed.py)
 its kata process.
 """
 

@@ -1,7 +1,7 @@
 """One wording of each sentence about a process that kata code ended, paused, or kept waiting.
 
 Said by the judge when the kata process ends (tools/judge/sealed.py) and by the supervisor when a
-worker does (tools/runner.py). Torch-free: the supervisor imports it.
+worker does (tools/run/). Torch-free: the supervisor imports it.
 """
 
 from __future__ import annotations

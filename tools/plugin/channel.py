@@ -22,7 +22,7 @@ from tools.judge.limits import ProgramExit
 
 
 class Channel:
-    """What the supervisor (tools/runner.py) reads: JSON lines, and a traceback dump on a hard stop."""
+    """What the supervisor (tools/run/) reads: JSON lines, and a traceback dump on a hard stop."""
 
     def __init__(self, folder: str | None, events: int | None = None) -> None:
         self.folder = Path(folder) if folder else None

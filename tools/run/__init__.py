@@ -1,7 +1,7 @@
 """Kata code judged under supervision: every nox session that judges kata code runs pytest this way.
 
 The learner's code is untrusted: it may loop forever inside one C call, end the process, or crash
-it. So pytest runs in a worker process (worker.py), and tests/plugin.py reports to the supervisor
+it. So pytest runs in a worker process (worker.py), and tools/plugin/ reports to the supervisor
 (supervisor.py, following each worker with follow.py), as JSON lines, when each test starts and
 ends, its verdict, and the deadline of the block running now. When a deadline passes by more than
 settings.GRACE seconds the worker is killed; when the worker ends before its last test (os._exit, a

@@ -1,4 +1,4 @@
-"""Hostile and broken kata code under the supervisor: tools/run/, tests/plugin.py and tests/judge.py together.
+"""Hostile and broken kata code under the supervisor: tools/run/, tools/plugin/ and tools/judge/ together.
 
 Each case writes the reference as a katas package in a temporary folder, breaks one file of it, judges
 it with supervisor.run (as every nox session does) and checks the verdict: which tests fail, the kata
