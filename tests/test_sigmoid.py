@@ -13,6 +13,7 @@ def diagnoses(x, z, dout):
     return {
         "forward": {
             "sigmoid/exponent-sign": lambda: 1 / (1 + torch.exp(x)),
+            "sigmoid/where-swapped": lambda: 1 / (1 + torch.exp(x)),
             "sigmoid/exp-only": lambda: torch.exp(-x),
         },
         "backward": {
