@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.judge import said, sealed
@@ -136,11 +137,50 @@ def crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
     else:
         message = f"{type(error).__name__}: {error}" if str(error).strip() else type(error).__name__
     text = f"{doing} raised {message}{line}"
+    if kata.number < current().number and frames:
+        verdict = _own_verdict(kata)
+        if verdict == "passes":  # its code is right by its own tests: what reached it is the caller's
+            return KataError(f"{current().label}: {text}{_handed(kata, frames)}", blame=current().number)
+        found = KataError(needs_message(kata, text, evidence=verdict == "fails"), blame=kata.number)
+        found.problem = text
+        return found
     if kata.number != current().number:
         found = KataError(needs_message(kata, text), blame=kata.number)
         found.problem = text
         return found
     return KataError(f"{kata.label}: {text}", blame=kata.number)
+
+
+# Whether an earlier kata passes its own tests, by evidence: set by tools/plugin/deps.py, which judges them (the
+# judge does not import the plugin, which runs the supervisor). It answers "passes", "fails", or "unknown" (its
+# tests could not be run); while it is not set, a crash inside a kata's code is put on that kata, as before.
+own_tests: Callable[[Kata], str] | None = None
+
+
+def _own_verdict(kata: Kata) -> str:
+    try:
+        return own_tests(kata) if own_tests is not None else "unknown"
+    except Exception:  # the judge's own trouble must not turn into a verdict: blame by the frame, as before
+        return "unknown"
+
+
+def _handed(kata: Kata, frames: list[traceback.FrameSummary]) -> str:
+    """What to say when a crash happened inside an earlier kata's function that passes its own tests: the
+    caller handed it something it was not written for (a wrong cache, a tuple for a tensor, another shape)."""
+    inside = frames[-1].name
+    callers = [f for f in frames if kata_of_frame(f) != kata]
+    track = session().track
+    at = (
+        f" (your call at {track}/{Path(callers[-1].filename).name}:{callers[-1].lineno}:  "
+        f"{(callers[-1].line or '').strip()})"
+        if callers
+        else ""
+    )
+    return (
+        f"\n  The crash happened inside {inside} of {kata.label}, which passes its own tests: look at what your "
+        f"code passes it{at}. Compare each argument's type and shape with what {inside}'s docstring expects "
+        "(a cache holds what the matching forward returned, in the order it packed it)."
+    )
 
 
 def process_ended(ended: sealed.Ended, doing: str) -> BaseException:

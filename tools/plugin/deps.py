@@ -14,9 +14,11 @@ If one of them fails, the learner is sent there first instead of reading the lat
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from tools import verdicts
+from tools.judge import blame
 from tools.judge.context import session as judging
 from tools.manifest import ROOT, Kata, by_number
 from tools.record import Outcome
@@ -75,3 +77,23 @@ def _problem(message: str, kata: Kata) -> str:
     first = message.strip().splitlines()[0] if message.strip() else "it fails"
     first = first.removeprefix(f"{kata.label}: ").rstrip(".")
     return first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + " ..."
+
+
+_PASSES: dict[tuple, str] = {}  # a kata's own verdict on one content of the tree, judged once a process
+
+
+def own_tests(kata: Kata) -> str:
+    """Whether kata passes its own tests on the tree being judged: "passes", "fails" (it, or a kata it needs), or
+    "unknown" (they could not be run). The judge asks it about the earlier kata whose code a crash happened in
+    (tools/judge/blame.py): that kata is blamed only when it fails them."""
+    session = judging()
+    package = session.package_dir()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py")))).hexdigest()
+    key = (str(session.root), session.track, kata.number, digest)
+    if key not in _PASSES:
+        broken = first_broken([kata])
+        _PASSES[key] = "passes" if broken is None else "unknown" if broken[1].endswith("could not be run") else "fails"
+    return _PASSES[key]
+
+
+blame.own_tests = own_tests  # the judge asks this module; it may not import it (tools.plugin runs the supervisor)

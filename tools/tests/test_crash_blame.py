@@ -1,0 +1,64 @@
+"""A crash inside an earlier kata's function is blamed on that kata only by evidence (tools/judge/blame.py, asking
+tools/plugin/deps.py): when it fails its own tests; when it passes them, the crash is the caller's, and the message
+says where it happened and that the caller handed it something it was not written for.
+
+Each case changes the reference (as a learner's katas/ would hold it) and judges kata 7 (model) under the supervisor.
+"""
+
+import pytest
+
+from tools import stubs
+from tools.manifest import by_module
+from tools.record import Outcome
+from tools.run import supervisor
+from tools.run.job import Job
+
+REVERSED = (
+    "model",
+    "affine1_cache, relu_cache, affine2_cache, sigmoid_cache = cache",
+    "sigmoid_cache, affine2_cache, relu_cache, affine1_cache = cache",
+)
+CASES = {
+    # model.backward hands sigmoid_backward affine 1's cache, a tuple: the crash is inside sigmoid.py
+    "caller-wrong": [REVERSED],
+    # the same, and sigmoid_backward is wrong by its own tests as well (a factor 2): then kata 3 is blamed
+    "callee-broken": [REVERSED, ("sigmoid", "return dout * z * (1 - z)", "return 2 * dout * z * (1 - z)")],
+}
+
+
+@pytest.fixture(scope="module")
+def failures(tmp_path_factory) -> dict[str, list[Outcome]]:
+    root = tmp_path_factory.mktemp("crash-blame")
+    jobs = []
+    for name, changes in CASES.items():
+        package = root / name / "katas"
+        stubs.write_package(package, stubbed=())
+        for module, old, new in changes:
+            path = package / f"{module}.py"
+            source = path.read_text(encoding="utf-8")
+            assert source.count(old) == 1, (name, old)
+            path.write_text(source.replace(old, new), encoding="utf-8")
+        kata = by_module("model")
+        assert kata is not None
+        jobs.append(Job.of([kata], root=package.parent))
+    judged = dict(zip(CASES, supervisor.run(jobs, workers=2)))
+    return {name: [o for o in outcomes if not o.passed] for name, outcomes in judged.items()}
+
+
+def test_a_crash_inside_a_kata_that_passes_its_own_tests_is_the_callers(failures):
+    found = failures["caller-wrong"]
+    assert found
+    for outcome in found:
+        assert outcome.blame == 7, outcome.message
+        assert "needs kata-3" not in outcome.message
+        assert "inside sigmoid_backward of kata-3 (sigmoid), which passes its own tests" in outcome.message
+        assert "look at what your code passes it" in outcome.message
+        assert "katas/model.py" in outcome.message  # the call that handed it the wrong cache
+
+
+def test_a_crash_inside_a_kata_that_fails_its_own_tests_is_that_katas(failures):
+    found = failures["callee-broken"]
+    assert found
+    for outcome in found:
+        assert outcome.blame == 3, outcome.message
+        assert "needs kata-3 (sigmoid)" in outcome.message
