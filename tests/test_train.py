@@ -112,7 +112,7 @@ def test_every_row_once_per_epoch_in_batches_of_batch_size():
         len(net.batches),
         n_epochs * per_epoch,
         f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs.",
-        judge.cause(cause) if cause else None,
+        judge.cause(cause) if cause else epoch_count_cause(epochs_run(net, n, batch_size), n_epochs),
     )
     for epoch in range(n_epochs):
         batches = net.batches[epoch * per_epoch : (epoch + 1) * per_epoch]
@@ -126,6 +126,29 @@ def row_ids(batch, n):
     return [round(float(v) * n) for v in batch[0][:, 0]]
 
 
+def epochs_run(net, n, batch_size):
+    """How many whole, right epochs the spy saw (each its ceil(n / batch_size) batches of the right sizes, every
+    row once); None when the batches are not whole epochs."""
+    per_epoch = math.ceil(n / batch_size)
+    if not net.batches or len(net.batches) % per_epoch:
+        return None
+    sizes = sorted([batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else []), reverse=True)
+    for e in range(len(net.batches) // per_epoch):
+        batches = net.batches[e * per_epoch : (e + 1) * per_epoch]
+        if sorted((len(b[0]) for b in batches), reverse=True) != sizes:
+            return None
+        if sorted(row for b in batches for row in row_ids(b, n)) != list(range(n)):
+            return None
+    return len(net.batches) // per_epoch
+
+
+def epoch_count_cause(ran, n_epochs):
+    """The loop over the epochs ran whole epochs, but another number of them than n_epochs."""
+    if ran is None or ran == n_epochs:
+        return None
+    return judge.cause("train/epoch-count", ran=ran, asked=n_epochs)
+
+
 def epochs_of(net, n, n_epochs, batch_size):
     """The row ids each epoch used, in order; a plain failure when the batches do not add up."""
     per_epoch = math.ceil(n / batch_size)
@@ -134,6 +157,7 @@ def epochs_of(net, n, n_epochs, batch_size):
         len(net.batches),
         n_epochs * per_epoch,
         f"One update per batch: {per_epoch} batches per epoch (the last one smaller) times {n_epochs} epochs.",
+        epoch_count_cause(epochs_run(net, n, batch_size), n_epochs),
     )
     return [
         [row for batch in net.batches[e * per_epoch : (e + 1) * per_epoch] for row in row_ids(batch, n)]
@@ -266,15 +290,22 @@ def other_labels(out, dout, right):
     return dout if is_onehot and not torch.equal(onehot.argmax(1), right) else None
 
 
-def check_history(history, n_epochs):
-    """The history is a dict of three lists of n_epochs Python floats."""
+def check_history(history, n_epochs, ran=None):
+    """The history is a dict of three lists of n_epochs Python floats. ran: the whole epochs the spy saw, when
+    known: a history as long as them, not n_epochs, is a loop over the epochs that runs another number of times."""
     if not isinstance(history, dict):
         raise judge.fail(f"train_model returned {judge.kind(history)}; expected the history dict.")
     judge.value("the keys of the history", set(history), {"train_loss", "train_accuracy", "validation_accuracy"})
     for key, values in history.items():
         if not isinstance(values, list):
             raise judge.fail(f"history['{key}'] is {judge.kind(values)}; expected a list with one float per epoch.")
-        judge.value(f"len(history['{key}'])", len(values), n_epochs, "One entry per epoch.")
+        judge.value(
+            f"len(history['{key}'])",
+            len(values),
+            n_epochs,
+            "One entry per epoch.",
+            epoch_count_cause(ran, n_epochs) if len(values) == ran else None,
+        )
         if not all(isinstance(v, float) for v in values):
             odd = next(v for v in values if not isinstance(v, float))
             raise judge.fail(
@@ -288,7 +319,7 @@ def test_the_history_has_one_entry_per_epoch():
     net = SpyNet(3, 4, 3, seed=3)
     n_epochs = 3
     history, x, labels, vx, vlabels = train(net, n=12, n_epochs=n_epochs, batch_size=4)
-    check_history(history, n_epochs)
+    check_history(history, n_epochs, epochs_run(net, 12, 4))
     per_epoch = 3
     epochs_of(net, 12, n_epochs, 4)  # the batches must add up before they can be read epoch by epoch
     starts = [net.batches[e * per_epoch][3] for e in range(1, n_epochs)] + [net.params]
