@@ -47,7 +47,12 @@ def main(argv: list[str]) -> int:
     # narrows it, and leave pytest's short summary out (-rN; an -r of the learner's comes later and wins): the
     # closing lines below say what to do.
     parser.add_argument("--remember", action="store_true")
+    parser.add_argument("-n", "--numprocesses", "--dist")  # pytest-xdist's: refused below, in one line
     known, rest = parser.parse_known_args(argv)
+    if known.numprocesses is not None:
+        said = "-n / --numprocesses / --dist are pytest-xdist's, and the judge runs its own workers: leave them out"
+        print(said, file=sys.stderr)
+        return 2
     try:
         settings = resolve(known.track, known.kata_timeout)
     except SettingsError as error:

@@ -157,6 +157,7 @@ def test_what_kata_code_warns_is_said_once_per_test_in_one_line(judged):
         ["tools.learner.watch", "--interval", "-1"],
         ["tools.instructor.grade", "--bogus"],
         ["tools.runner", "--kata-timeout", "-5"],
+        ["tools.runner", "tests/test_relu.py", "-n", "2"],
     ],
 )
 def test_a_bad_option_is_one_line(command: list[str]) -> None:
