@@ -121,7 +121,11 @@ def check(out, labels, inp=None):
             judge.cause("accuracy/per-row") if per_row else None,
         )
     if not got.is_floating_point():
-        raise judge.fail(f"calculate_accuracy returned a {got.dtype} tensor; expected a float fraction.")
+        # An integer result is a count, or a fraction rounded down (//): its values on the probes tell which.
+        raise judge.fail(
+            f"calculate_accuracy returned a {got.dtype} tensor; expected a float fraction.",
+            likely_cause(out, labels, inp, got),
+        )
     if not torch.isclose(got.detach().double().cpu(), expected.double(), rtol=1e-5, atol=1e-6):
         cause = likely_cause(out, labels, inp, got)
         judge.close("the accuracy", got, expected, {cause: got} if cause else None, compare_dtype=False)

@@ -24,13 +24,24 @@ def check_shapes(params, inp, hidden, out):
     for key, shape in want.items():
         got = judge.tensor(key, params[key])
         if tuple(got.shape) != shape:
-            flipped = judge.cause("init/transposed", key=key) if tuple(got.shape) == shape[::-1] else None
+            if tuple(got.shape) == shape[::-1]:
+                cause = judge.cause("init/transposed", key=key)
+            elif len(shape) == 1 and tuple(got.shape) == (*shape, 1):
+                cause = judge.cause("init/bias-column", key=key, n=shape[0])
+            else:
+                cause = None
             raise judge.fail(
                 f"init_params({inp}, {hidden}, {out}) gave {key} of shape {tuple(got.shape)}; expected {shape}.",
-                flipped,
+                cause,
             )
         if got.dtype != torch.get_default_dtype():
-            raise judge.fail(f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}.")
+            # float64 weights that two calls after the same torch.manual_seed do not repeat: NumPy's generator.
+            again = make(inp, hidden, out) if key.startswith("W") and got.dtype == torch.float64 else None
+            numpy = again is not None and isinstance(again.get(key), torch.Tensor) and not torch.equal(again[key], got)
+            raise judge.fail(
+                f"{key} is {got.dtype}; expected the default float dtype {torch.get_default_dtype()}.",
+                judge.cause("init/numpy-rng", key=key) if numpy else None,
+            )
 
 
 def check_std(key, W, fan, name, also=None):
@@ -116,7 +127,10 @@ def test_repeatable_under_manual_seed_and_different_across_seeds():
     first, again, other = make(20, 10, 5, seed=3), make(20, 10, 5, seed=3), make(20, 10, 5, seed=4)
     for key in ("W1", "W2"):
         if not torch.equal(first[key], again[key]):
-            raise judge.fail(f"{key} differs between two calls after torch.manual_seed(3): use torch's generator.")
+            raise judge.fail(
+                f"{key} differs between two calls after torch.manual_seed(3): use torch's generator.",
+                judge.cause("init/other-generator", key=key),
+            )
         if torch.equal(first[key], other[key]):
             raise judge.fail(f"{key} is the same under two different seeds: draw it at random.")
     if torch.equal(first["W1"][0], first["W1"][1]):

@@ -22,7 +22,12 @@ def check_flatten(images):
     pixels = images[0].numel()
     judge.tensor("the flat images", got, shape=(n, pixels))
     if not got.is_floating_point():
-        raise judge.fail(f"flatten_images returned {got.dtype}; expected floating point (use .float()).")
+        # The input's own integer pixels, flattened right but never converted: named only when that is all it is.
+        kept = got.dtype == images.dtype and torch.equal(got, images.reshape(n, -1))
+        raise judge.fail(
+            f"flatten_images returned {got.dtype}; expected floating point (use .float()).",
+            judge.cause("train/flatten-not-float", dtype=str(got.dtype).removeprefix("torch.")) if kept else None,
+        )
     want = torch.stack([torch.tensor([float(v) for v in img.flatten().tolist()]) for img in images])
     judge.close(
         "the flat images",
