@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 from tools import stubs
-from tools.manifest import by_module, katas
+from tools.manifest import kata_of_test, katas
 
 SEAL = "tools/judging.sha256"
 JUDGING = ("tests", "tools", "conftest.py", "noxfile.py", "pyproject.toml", ".github/workflows")
@@ -125,9 +125,8 @@ def broken(root: Path) -> dict[str, str]:
 
 def judged_by(name: str) -> set[int] | None:
     """The katas a judging file judges: its kata for tests/test_<module>.py, every kata (None) otherwise."""
-    parts = Path(name).parts
-    kata = by_module(Path(name).stem.removeprefix("test_")) if parts[:1] == ("tests",) and len(parts) == 2 else None
-    return {kata.number} if kata and Path(name).name == f"test_{kata.module}.py" else None
+    kata = kata_of_test(name)
+    return {kata.number} if kata else None
 
 
 def blocked(root: Path) -> dict[int, list[str]]:
