@@ -27,17 +27,41 @@ import tempfile
 from pathlib import Path
 
 from tools import seal, stubs
-from tools.manifest import ROOT, Kata, bonus, command, katas
+from tools.instructor.release_checks import NOTEBOOK, PROSE, READ_BY_STUDENTS, WHERE, leaks, prose, prose_in
+from tools.instructor.release_workflow import NOT_DONE, ReleaseError, classroom_workflow, failed_line
+from tools.manifest import ROOT, bonus, command
+
+__all__ = [
+    "NOTEBOOK",
+    "NOT_DONE",
+    "PLACEHOLDER",
+    "PROSE",
+    "READ_BY_STUDENTS",
+    "WHERE",
+    "ReleaseError",
+    "build",
+    "check",
+    "classroom_workflow",
+    "failed_line",
+    "leaks",
+    "main",
+    "prose",
+    "prose_in",
+    "repository_files",
+    "repository_of",
+    "source_files",
+    "student_notebook",
+    "student_readme",
+]
 
 # What stays behind: the answers, and what only works (or only matters) beside them.
 LEFT_OUT = (
-    *("solutions/", "katas/", "tools/maintainer/", "tools/tests/", "tools/instructor/release.py"),
+    *("solutions/", "katas/", "tools/maintainer/", "tools/tests/"),
+    *("tools/instructor/release.py", "tools/instructor/release_checks.py", "tools/instructor/release_workflow.py"),
     *(".github/", ".ci/"),
 )
 SKIPPED_FOLDERS = {".git", ".nox", ".kata-backups", "__pycache__", ".hypothesis", ".pytest_cache", "data", "reports"}
 OMIT_BEGIN, OMIT_END, STOP = "<!-- release: omit -->", "<!-- release: /omit -->", "<!-- release: stop -->"
-SHORTEST_LEAK = 12  # solution lines shorter than this ("return out", "else:") say nothing about the answer
-# Nor do comments, lines that only open a `with` block (`with torch.no_grad():`), or lines the stubs show anyway.
 
 
 def repository_files() -> list[str]:
@@ -64,25 +88,11 @@ def source_files() -> list[str]:
     return [f for f in repository_files() if not f.startswith(LEFT_OUT) and f != "README.md"]
 
 
-# What a failed kata means, said once: by each Classroom step, the run's summary, the reporter and the README.
-NOT_DONE = "not done yet: its points are 0 until its tests pass; nothing is broken"
 PLACEHOLDER = "YOUR-ACCOUNT/mnist-katas"  # the repository in the notebook's Colab link and first cell, and the README
-NOTEBOOK = "notebooks/explore.ipynb"
-REPOSITORY_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"  # its pins and its CPU index are the release's too
-# Actions only the release uses, pinned to the commit of a release (named beside it), as ci.yml pins its own.
-RELEASE_ACTIONS = {
-    "classroom-resources/autograding-command-grader": "d5b3fa6f50f7f629b7bfae0cc3e4c58852b412d5  # v1",
-    "classroom-resources/autograding-grading-reporter": "d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca  # v1",
-    "actions/upload-artifact": "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f  # v7.0.0",
-}
 REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 GITHUB_REMOTE = re.compile(
     r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([^/]+/[^/]+?)(?:\.git)?/?$"
 )
-
-
-class ReleaseError(Exception):
-    """Something release cannot do, said in one line."""
 
 
 def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
@@ -122,102 +132,6 @@ def student_readme(text: str, repository: str = PLACEHOLDER) -> str:
         "kept in `.kata-backups/`). Your work is `katas/`.\n"
     )
     return f"{title}\n{note}{body.rstrip()}\n\n{grade}".replace(PLACEHOLDER, repository)
-
-
-def pins() -> dict[str, str]:
-    """Every action the release's workflow uses -> 'owner/name@commit  # version': ci.yml's own, then the rest."""
-    text = REPOSITORY_WORKFLOW.read_text(encoding="utf-8")
-    found = {m[1]: f"{m[1]}@{m[2]}  # {m[3]}" for m in re.finditer(r"uses: (\S+)@([0-9a-f]{40})  # (\S+)", text)}
-    for action in ("actions/checkout", "actions/setup-python"):
-        if action not in found:
-            raise ReleaseError(f"{REPOSITORY_WORKFLOW.name} has no `uses: {action}@<commit>  # <version>` to copy")
-    return found | {action: f"{action}@{pin}" for action, pin in RELEASE_ACTIONS.items()}
-
-
-def cpu_wheels() -> list[str]:
-    """ci.yml's PIP_INDEX_URL and PIP_EXTRA_INDEX_URL lines (CPU wheels of torch), as the workflow's env."""
-    text = REPOSITORY_WORKFLOW.read_text(encoding="utf-8")
-    lines = re.findall(r"^ +(PIP_(?:EXTRA_)?INDEX_URL: \S+)$", text, re.M)
-    if len(lines) != 2:
-        raise ReleaseError(f"{REPOSITORY_WORKFLOW.name}: expected its PIP_INDEX_URL and PIP_EXTRA_INDEX_URL lines")
-    return lines
-
-
-def failed_line(kata: Kata) -> str:
-    """What a Classroom step prints when its kata fails: one line, no quote that would end the YAML string."""
-    return f"{kata.label}: {NOT_DONE}."
-
-
-def classroom_workflow() -> str:
-    """The one workflow a push runs: GitHub Classroom's autograding, one command-grader step per kata, then the
-    grade table in the run's summary and the reporter. One install of the shared environment serves every step."""
-    uses = pins()
-    lines = [
-        "# GitHub Classroom autograding: one step per kata, worth the points in tools/manifest.toml, then the grade",
-        "# table in the run's summary. One workflow and one install per push; pip's downloads are cached.",
-        "# Written by `nox -s release`; edit the manifest and make a new release rather than this file.",
-        "name: Autograding Tests",
-        "on: [push, workflow_dispatch, repository_dispatch]",
-        "permissions: {}",
-        "concurrency:  # a newer push cancels the run it supersedes",
-        "  group: ${{ github.workflow }}-${{ github.ref }}",
-        "  cancel-in-progress: true",
-        "jobs:",
-        "  run-autograding-tests:",
-        "    runs-on: ubuntu-latest",
-        "    if: github.actor != 'github-classroom[bot]'",
-        "    timeout-minutes: 30",
-        "    permissions:",
-        "      contents: read  # the checkout; the reporter gives the points as annotations, through the log",
-        "    env:  # CPU wheels of torch: a few hundred MB",
-        *[f"      {line}" for line in cpu_wheels()],
-        "    steps:",
-        f"      - uses: {uses['actions/checkout']}",
-        "        with:",
-        "          persist-credentials: false",
-        f"      - uses: {uses['actions/setup-python']}",
-        "        with:",
-        '          python-version: "3.11"',
-        "          cache: pip  # pip's downloads (torch's wheels), kept while pyproject.toml is unchanged",
-        "          cache-dependency-path: pyproject.toml",
-        "      - name: Install nox and the katas' environment, once for every step below",
-        "        run: python -m pip install nox && python -m nox -s setup",
-    ]
-    ids = []
-    for kata in katas():
-        step = f"kata-{kata.number}"
-        ids.append(step)
-        extra = ", a bonus (optional)" if kata.bonus else ""
-        lines += [
-            f"      - name: {kata.label}{extra}, {kata.points} point{'s' if kata.points != 1 else ''}",
-            f"        id: {step}",
-            *(["        continue-on-error: true  # a bonus kata not done does not fail the job"] if kata.bonus else []),
-            f"        uses: {uses['classroom-resources/autograding-command-grader']}",
-            "        with:",
-            f'          test-name: "{kata.label}"',
-            f"          command: 'python -m nox -s {step} || {{ echo \"{failed_line(kata)}\"; exit 1; }}'",
-            "          timeout: 10",
-            f"          max-score: {kata.points}",
-        ]
-    lines += [
-        "      - name: The grade table, in this run's summary",
-        "        if: always()",
-        "        run: |",
-        f'          echo "A kata marked failed is {NOT_DONE}." >> "$GITHUB_STEP_SUMMARY"',
-        "          python -m nox -s grade",
-        f"      - uses: {uses['actions/upload-artifact']}",
-        "        if: always()",
-        "        with:",
-        "          name: grade",
-        "          path: reports/grade.*",
-        f"      - name: 'Autograding Reporter (red while a kata is {NOT_DONE})'",
-        f"        uses: {uses['classroom-resources/autograding-grading-reporter']}",
-        "        env:",
-        *[f'          {step.upper()}_RESULTS: "${{{{steps.{step}.outputs.result}}}}"' for step in ids],
-        "        with:",
-        f"          runners: {','.join(ids)}",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def student_notebook(text: str, repository: str) -> str:
@@ -275,75 +189,6 @@ def build(dest: Path, repository: str | None = None) -> list[str]:
         path.write_bytes(data)
     seal.write(dest)  # last: the checksums of the files that judge, as written
     return sorted([*written, seal.SEAL])
-
-
-def leaks(dest: Path) -> list[str]:
-    """Every place in the copy where a line of a solution region appears, or the answers' files do."""
-    public = {line.strip() for text in stubs.render().values() for line in text.splitlines()}  # docstrings, signatures
-    answers = {
-        line: kata.path("solutions")
-        for kata in katas()
-        for line in stubs.solution_lines(kata.module)
-        if len(line) >= SHORTEST_LEAK and not line.startswith(("#", "with ")) and line not in public
-    }
-    found = [f"{name}/ is in the copy" for name in ("solutions", "tools/maintainer") if (dest / name).exists()]
-    for path in sorted(p for p in dest.rglob("*") if p.is_file() and ".git" not in p.relative_to(dest).parts):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip() in answers:
-                where = f"{path.relative_to(dest).as_posix()}:{number}"
-                found.append(f"{where} holds a line of {answers[line.strip()]}: {line.strip()!r}")
-    return found
-
-
-# Sentences a student should not read: how or where this repository was measured or tried, and what only the
-# reference offers. A figure for students says what it was measured on ("a 2-core Linux machine, torch 2.14").
-MEASURING = r"\b(?:measured|tried|timed|tested|takes|took|ran)\b"
-WHERE = (  # for every reader, the repository's README too: a figure says what it was measured on
-    (re.compile(rf"\bhere\b.*{MEASURING}|{MEASURING}.*\bhere\b", re.I), "says where it was measured or tried: 'here'"),
-    (
-        re.compile(r"\b(?:this|our|the project's|this project's) (?:[\w-]+ )?(?:machine|computer)\b", re.I),
-        "speaks of the machine this repository was measured on",
-    ),
-)
-PROSE = (  # for students: also nothing about what was not tried, nothing that needs the reference
-    *WHERE,
-    (re.compile(r"\bnot tried\b|\buntested\b", re.I), "says what this repository did not try"),
-    (
-        re.compile(r"REFERENCE = True|--reference\b|\bsolutions/|\bbug ?zoo\b|\bmaintainer\b", re.I),
-        "offers what only the reference repository has",
-    ),
-)
-READ_BY_STUDENTS = ("README.md", NOTEBOOK, ".devcontainer/devcontainer.json")
-
-
-def prose_in(text: str, name: str, patterns: tuple[tuple[re.Pattern[str], str], ...] = PROSE) -> list[str]:
-    """Each sentence of `text` that speaks of this repository's measuring, or offers the reference: 'NAME:LINE ...'."""
-    found = []
-    for match in re.finditer(r"(?:[^.!?]|[.!?](?!\s|$))+(?:[.!?]|$)", text):
-        sentence = " ".join(match[0].split())
-        for pattern, why in patterns:
-            if sentence and pattern.search(sentence):
-                line = text.count("\n", 0, match.start() + len(match[0]) - len(match[0].lstrip())) + 1
-                found.append(f"{name}:{line} {why}: {sentence[:160]!r}")
-                break
-    return found
-
-
-def prose(dest: Path) -> list[str]:
-    """Every sentence of what students read in the copy (README, notebook, hints, devcontainer) that speaks of
-    how or where this repository was measured or tried, or offers what needs solutions/."""
-    found = []
-    for relative in READ_BY_STUDENTS:
-        path = dest / relative
-        if not path.is_file():
-            continue
-        text = path.read_text(encoding="utf-8")
-        if relative.endswith(".ipynb"):  # the cells' text, one cell after another, as a reader meets them
-            text = "\n".join("".join(cell["source"]) for cell in json.loads(text)["cells"])
-        found += prose_in(text, relative)
-    hints = "\n".join(hint for kata in katas() for hint in kata.hints)  # what `nox -s hint` shows
-    return found + prose_in(hints, "tools/manifest.toml (a hint)")
 
 
 def check() -> int:
