@@ -179,6 +179,14 @@ def test_any_size_matches_autograd(n, inp, hidden, out, seed):
     check(judge.rand(n, inp, generator=g), params, judge.rand(n, out, generator=g))
 
 
+def under_other_key(key, right):
+    """Diagnoses for grads[key] holding another parameter's right gradient (a key swapped in self.grads[...] = ...):
+    its shape is that parameter's, not the transpose of its own."""
+    return {
+        judge.cause("model/grad-holds-other", key=key, other=other): right[other] for other in right if other != key
+    }
+
+
 def test_backward_uses_the_cache_it_is_given():
     # Two forwards, then backward with the first cache: the gradients must be the first batch's.
     g = torch.Generator().manual_seed(9)
@@ -196,7 +204,7 @@ def test_backward_uses_the_cache_it_is_given():
             f"grads['{key}'] (after forward(x1), forward(x2), backward(dout, cache of x1))",
             net.grads[key],
             expected,
-            {"model/backward-uses-last-forward": of_x2},
+            {"model/backward-uses-last-forward": of_x2, **under_other_key(key, dict(zip(KEYS, want)))},
         )
 
 
@@ -216,7 +224,11 @@ def test_a_second_backward_replaces_the_gradients():
             f"grads['{key}'] after backward on batch 1, then on batch 2",
             net.grads[key],
             two,
-            diagnoses={"model/grads-accumulate": one + two, "model/grads-unchanged": one},
+            diagnoses={
+                "model/grads-accumulate": one + two,
+                "model/grads-unchanged": one,
+                **under_other_key(key, dict(zip(KEYS, second))),
+            },
         )
 
 
@@ -228,6 +240,7 @@ def test_grads_match_central_differences_of_your_forward():
     x, dout = judge.rand(4, 2, generator=g), judge.rand(4, 2, generator=g)
     _, cache = judge.call(net.forward, x)
     backward(net, dout, cache)
+    right = dict(zip(KEYS, judge.autograd(lambda *p: reference(x, *p), [params[k] for k in KEYS], dout)))
     for key in KEYS:
         numeric = judge.numerical_grad(lambda: net.forward(x)[0], net.params[key], dout)
-        judge.close(f"grads['{key}']", net.grads[key], numeric, rtol=1e-5, atol=1e-6)
+        judge.close(f"grads['{key}']", net.grads[key], numeric, under_other_key(key, right), rtol=1e-5, atol=1e-6)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from tests import judge
 
 mod = judge.load("relu")
+LEAF_IN_PLACE = r"leaf Variable that requires grad is being used in an in-place"
 
 
 def diagnoses(x, dout):
@@ -38,7 +39,11 @@ def check(x, dout):
     judge.unchanged("x", saved_x, x, what["x"])
     # Again with x requiring grad, as kata 9 runs it. Autograd's slope at exactly 0 differs between correct
     # ways of writing ReLU (clamp: 1, torch.maximum: 1/2, a mask: 0): compare gradients only away from it.
-    judge.in_graph(mod.relu_forward, (x,), ("out", "cache"), torch.relu if bool((x != 0).all()) else None)
+    # x requires grad here: a forward that writes into x crashes (torch's leaf error), and that is this mistake,
+    # not an update to put under torch.no_grad().
+    in_place = {LEAF_IN_PLACE: "relu/forward-in-place"}
+    reference = torch.relu if bool((x != 0).all()) else None
+    judge.in_graph(mod.relu_forward, (x,), ("out", "cache"), reference, explain=in_place)
     dx = judge.call(mod.relu_backward, dout, cache)
     judge.close("dx", dx, want.to(x.dtype), what["backward"])
     judge.unchanged("x", saved_x, x, what["x"])

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from tests import judge
 
 mod = judge.load("sigmoid")
+LEAF_IN_PLACE = r"leaf Variable that requires grad is being used in an in-place"
 
 
 def diagnoses(x, z, dout):
@@ -34,10 +35,12 @@ def check(x, dout, rtol=1e-5, atol=1e-6):
     (want,) = judge.autograd(torch.sigmoid, (x,), dout)
     out, cache = judge.unpack(judge.call(mod.sigmoid_forward, x), ("out", "cache"))
     judge.close("out", out, z, what["forward"], rtol=rtol, atol=atol, nonfinite="sigmoid/exp-overflow")
-    judge.unchanged("x", saved_x, x)
+    judge.unchanged("x", saved_x, x, {judge.cause("any/input-in-place", fn="sigmoid_forward", name="x"): z})
     # Again with x requiring grad, as kata 9 runs it. Where exp overflows, the branch torch.where does not pick
     # has a NaN gradient (0 * inf) in correct code: compare gradients only where exp stays finite.
-    judge.in_graph(mod.sigmoid_forward, (x,), ("out", "cache"), torch.sigmoid if bool((x.abs() < 80).all()) else None)
+    reference = torch.sigmoid if bool((x.abs() < 80).all()) else None
+    in_place = {LEAF_IN_PLACE: judge.cause("any/input-in-place", fn="sigmoid_forward", name="x")}
+    judge.in_graph(mod.sigmoid_forward, (x,), ("out", "cache"), reference, explain=in_place)
     dx = judge.call(mod.sigmoid_backward, dout, cache)
     judge.close("dx", dx, want.to(x.dtype), what["backward"], rtol=rtol, atol=atol)
     judge.unchanged("dout", saved_dout, dout, what["dout"])
