@@ -9,7 +9,7 @@ Students are judged N at a time (default: every core), each in a worker forked f
 imported torch and the tests (Linux; elsewhere a fresh interpreter each). OUT gets:
 
     class.json     per student: the fingerprint of their katas/, why they could not be judged, and per test the
-                   status, the mistake ids named and the blame (FORMAT); written as students finish, so Ctrl-C
+                   status, the mistake ids named and the blame (classfile.py); written as students finish, so Ctrl-C
                    keeps what is done, and read again: a student whose katas/ did not change keeps their verdicts
                    (unless this repository's tests or judge changed: then every student is judged again)
     gradebook.csv  one row per student: points per kata, total, max, percent, reason, notes (tools/instructor/
@@ -21,8 +21,6 @@ One bad submission never stops the class: it gets its row, its reason and 0 poin
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import signal
 import sys
@@ -30,13 +28,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tools import seal, verdicts
+from tools import seal
 from tools.cli import Parser
 from tools.instructor import census, gradebook, platforms, progressbar, submissions
+from tools.instructor.classfile import ClassFile, judge_digest, previous
 from tools.instructor.submissions import Submission
 from tools.judge import processes
 from tools.manifest import ROOT, command, katas
@@ -45,27 +44,10 @@ from tools.run import supervisor
 from tools.run.job import Job, JudgeError
 from tools.run.warm import CAN_FORK, prepare_warm
 
-FORMAT = 1  # class.json's layout: raise it when a field changes meaning; a file of another format is not reused
-
 
 def default_out(class_dir: Path) -> Path:
     """Where the results go when --out is not given: beside the class folder, DIR-grading."""
     return class_dir.resolve().parent / f"{class_dir.resolve().name}-grading"
-
-
-def judge_digest() -> str:
-    """What every verdict depends on besides the student's katas/: this repository's tests and judge, the
-    manifest, Python and torch. A class.json of another digest is judged again from the start."""
-    total = hashlib.sha256()
-    try:
-        total.update(f"torch {version('torch')}, python {sys.version.split()[0]}\n".encode())
-    except PackageNotFoundError:
-        total.update(b"no torch\n")
-    names = {*verdicts.JUDGE, *verdicts.TOOLS, *(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("*.py"))}
-    for name in sorted(names):
-        path = ROOT / name
-        total.update(f"{name}\0{seal.digest(path) if path.is_file() else 'missing'}\n".encode())
-    return total.hexdigest()
 
 
 def entry(s: Submission, outcomes: Sequence[Outcome], seconds: float) -> dict[str, Any]:
@@ -105,42 +87,6 @@ def outcomes_of(student: dict[str, Any]) -> list[Outcome]:
     ]
 
 
-def previous(out: Path, digest: str) -> dict[str, dict[str, Any]]:
-    """The students of an earlier class.json in OUT, when it is of this format and this judge; else none."""
-    try:
-        data = json.loads((out / "class.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("judge") != digest:
-        return {}
-    return data.get("students") or {}
-
-
-class ClassFile:
-    """class.json, rewritten (whole, atomically) as students finish: at most once a second, and on close."""
-
-    def __init__(self, out: Path, digest: str, students: dict[str, dict[str, Any]]) -> None:
-        self.path, self.digest, self.students = out / "class.json", digest, students
-        self.lock, self.written = threading.Lock(), 0.0
-
-    def add(self, name: str, student: dict[str, Any]) -> None:
-        with self.lock:
-            self.students[name] = student
-            if time.monotonic() - self.written > 1.0:
-                self._write()
-
-    def close(self) -> None:
-        with self.lock:
-            self._write()
-
-    def _write(self) -> None:
-        data = {"format": FORMAT, "judge": self.digest, "students": dict(sorted(self.students.items()))}
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8", newline="\n")
-        temporary.replace(self.path)
-        self.written = time.monotonic()
-
-
 def judge_all(
     chosen: Sequence[Submission], workers: int, done: Callable[[Submission, list[Outcome], float], None]
 ) -> None:
@@ -159,14 +105,28 @@ def judge_all(
     with _signals_as_interrupt():
         for first in range(0, len(chosen), workers):
             batch = chosen[first : first + workers]
-            start = time.perf_counter()
-            jobs = [Job.of(katas(), root=s.root) for s in batch]
-            judged = supervisor.run(
-                jobs, workers=len(jobs), warm=warm, sealed=sealed, pytest_args=["--disable-warnings"]
-            )
-            seconds = (time.perf_counter() - start) / len(batch)
-            for s, outcomes in zip(batch, judged):
-                done(s, outcomes, seconds)
+            try:
+                for s, outcomes, seconds in _run(batch, warm, sealed):
+                    done(s, outcomes, seconds)
+            except JudgeError:  # pytest refused one of them: each alone, so that only that one goes without
+                for s in batch:
+                    try:
+                        for _, outcomes, seconds in _run([s], warm, sealed):
+                            done(s, outcomes, seconds)
+                    except JudgeError as error:
+                        if first == 0 and len(batch) == 1:  # the very first student: more likely the tests' fault
+                            raise
+                        why = str(error).splitlines()[0]
+                        done(replace(s, reason=f"the judge could not run on it ({why}): 0 points"), [], 0.0)
+
+
+def _run(batch: Sequence[Submission], warm: bool, sealed: bool) -> list[tuple[Submission, list[Outcome], float]]:
+    """Each student of the batch a chunk of its own in one supervisor.run: (student, outcomes, seconds each)."""
+    start = time.perf_counter()
+    jobs = [Job.of(katas(), root=s.root) for s in batch]
+    judged = supervisor.run(jobs, workers=len(jobs), warm=warm, sealed=sealed, pytest_args=["--disable-warnings"])
+    seconds = (time.perf_counter() - start) / len(batch)
+    return [(s, outcomes, seconds) for s, outcomes in zip(batch, judged)]
 
 
 @contextmanager
