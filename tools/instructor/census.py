@@ -117,6 +117,7 @@ def picture(c: Census, path: Path, top: int = 15) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         return False
     ranked = c.ranked()[:top]
@@ -127,6 +128,8 @@ def picture(c: Census, path: Path, top: int = 15) -> bool:
     right.barh([i for i, _ in ranked][::-1], [n for _, n in ranked][::-1], color="tab:red")
     right.set(title=f"The {len(ranked)} mistakes most named", xlabel="students")
     right.tick_params(axis="y", labelsize=8)
+    for axis in (left.yaxis, right.xaxis):  # students are whole
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
