@@ -33,7 +33,7 @@ class Session:
         """A function that did not finish (or ended the process) is not run again in this session: its later
         calls fail at once with message, in this worker and, told, in the supervisor's next ones."""
         self.hung[(file, function)] = message
-        self.tell("hung", file=file, function=function, message=message)
+        self.tell("hung", file=file, function=function, message=message, package=str(self.package_dir()))
 
     @contextlib.contextmanager
     def limit(self, seconds: float) -> Iterator[Clock]:

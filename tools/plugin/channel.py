@@ -48,7 +48,8 @@ class Channel:
         if path is None or not path.exists():
             return {}
         entries = json.loads(path.read_text(encoding="utf-8"))
-        return {(str(package_dir / Path(e["file"]).name), e["function"]): e["message"] for e in entries}
+        mine = [e for e in entries if e.get("package") in (None, "", str(package_dir))]  # this tree's, not another's
+        return {(str(package_dir / Path(e["file"]).name), e["function"]): e["message"] for e in mine}
 
     @contextlib.contextmanager
     def arm(self, seconds: float) -> Iterator[None]:

@@ -152,7 +152,7 @@ def _handle(watch: Watch, event: dict, results: list[list[Outcome]], hung: list[
     elif kind == "deadline":
         watch.deadline = event["at"]
     elif kind == "hung":
-        hung.append({k: event[k] for k in ("file", "function", "message")})
+        hung.append({k: event.get(k, "") for k in ("file", "function", "message", "package")})
     elif kind == "end":
         results[watch.job].append(record.read(event["outcome"]))
         watch.test, watch.deadline = None, None

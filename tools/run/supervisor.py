@@ -188,8 +188,8 @@ def _supervise(
                 outcome, stopped = ended.failure(watch, folder, rc, killed, jobs[job].track)
                 results[job].append(outcome)
                 done.add(outcome.test)
-                if stopped:
-                    hung.append(stopped)
+                if stopped:  # quarantined in this job's tree only: another tree's function of that name is another
+                    hung.append({**stopped, "package": str(Path(jobs[job].root or ROOT) / jobs[job].track)})
                 if live:
                     print(f"\nFAILED {outcome.test}\n{outcome.message}\n", flush=True)
                 left = [t for t in watch.collected.get(job, []) if t not in done]
