@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import importlib.util
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -185,6 +186,7 @@ class Sandbox:
     def begin(self, bridge: wire.Bridge, limit: float, hung: list) -> None:
         """A new test: forget the last one's objects, restore torch's settings, a fresh time budget."""
         bridge.reset()
+        end_children()
         limits.restore(self.baseline)
         self.limit, self.cpu, self.wall = float(limit), 0.0, 0.0
         self.ran = set()
@@ -303,6 +305,17 @@ def _tracing(tracer: Any) -> Iterator[None]:
         yield
     finally:
         sys.settrace(previous)
+
+
+def end_children() -> None:
+    """End the processes kata code started in an earlier test (a fork that loops), so that none runs beside the
+    next test and they do not pile up over a long run; Linux, where /proc lists a process's children."""
+    for listing in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            for pid in map(int, listing.read_text().split()):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
 
 
 def preload() -> None:

@@ -1,5 +1,6 @@
-"""A function stopped for not finishing is quarantined in its own tree only: in a run of many trees (a class, the
-bug zoo) another student's function of the same name is judged afresh."""
+"""What one test's or one tree's kata code leaves does not reach another's: a function stopped for not finishing
+is quarantined in its own tree only (in a run of many trees, a class or the bug zoo, another student's function of
+the same name is judged afresh), and processes kata code forked end before the next test."""
 
 import faulthandler
 import json
@@ -22,3 +23,29 @@ def test_a_quarantine_reaches_later_workers_of_its_own_tree_only(tmp_path):
         assert channel.hung(tmp_path / "b" / "katas") == {}, "another tree's relu_backward is not quarantined"
     finally:
         faulthandler.disable()
+
+
+def test_what_kata_code_forked_in_an_earlier_test_ends_before_the_next():
+    """The kata process ends its children at each test's start (sandbox.end_children), so a fork that loops
+    runs beside one test at most."""
+    import subprocess
+    import sys
+
+    from tools.manifest import ROOT
+
+    code = (
+        "import os, sys, time\n"
+        "from tools.judge import sandbox\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "sandbox.end_children()\n"
+        "try:\n"
+        "    os.waitpid(pid, os.WNOHANG)\n"
+        "except ChildProcessError:\n"
+        "    sys.exit(0)\n"
+        "sys.exit(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
