@@ -25,6 +25,7 @@ def prepare_warm(test_files: Sequence[str] = ()) -> None:
 
     judge = importlib.import_module("tests.judge")
     judge.single_threaded()
+    importlib.import_module("tools.judge.sandbox").preload(warm=True)
     importlib.import_module("tools.plugin")
     for path in test_files:
         importlib.import_module(f"tests.{Path(path).stem}")
