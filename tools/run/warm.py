@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -31,6 +32,10 @@ def prepare_warm(test_files: Sequence[str] = ()) -> None:
         importlib.import_module(f"tests.{Path(path).stem}")
     if test_files:
         _warm_up(test_files)
+    # What is here now lives as long as the workers forked from it: out of the collector's sight, each worker's
+    # collections (pytest runs gc.collect() twice as it ends) look only at what the worker made itself.
+    gc.collect()
+    gc.freeze()
 
 
 def _warm_up(test_files: Sequence[str]) -> None:
