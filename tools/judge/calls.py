@@ -39,10 +39,26 @@ class _Lazy:
             raise AttributeError(name)
         kata = by_module(self._module)
         assert kata is not None, f"{self._module} is not a kata module"
-        module = import_kata(kata)
-        try:
-            return getattr(module, name)
-        except AttributeError:
+        return import_kata(kata, name)
+
+
+def load(module: str) -> Any:
+    """The learner's <track>.<module>, imported when a test first uses it."""
+    return _Lazy(module)
+
+
+def import_kata(kata: Kata, name: str | None = None) -> Any:
+    """The kata module (or its attribute `name`), imported in the kata process with each kata it builds on (none
+    may change torch's settings), as a handle; a failure names the kata whose file could not be used."""
+    try:
+        return session().kata.load(kata.module, name)
+    except (TimedOut, Stopped):
+        raise
+    except sealed.Ended as ended:
+        raise process_ended(ended, f"importing {kata.path(session().track)}") from None
+    except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
+        record = getattr(error, "record", {})
+        if record.get("missing"):
             raise KataError(
                 frame(
                     kata,
@@ -53,24 +69,6 @@ class _Lazy:
                 blame=kata.number,
                 about_inputs=False,
             ) from None
-
-
-def load(module: str) -> Any:
-    """The learner's <track>.<module>, imported when a test first uses it."""
-    return _Lazy(module)
-
-
-def import_kata(kata: Kata) -> Any:
-    """The kata module, imported in the kata process with each kata it builds on (none may change torch's
-    settings), as a handle; a failure names the kata whose file could not be used."""
-    try:
-        return session().kata.load(kata.module)
-    except (TimedOut, Stopped):
-        raise
-    except sealed.Ended as ended:
-        raise process_ended(ended, f"importing {kata.path(session().track)}") from None
-    except BaseException as error:  # SyntaxError, NameError at import time, sys.exit() ...
-        record = getattr(error, "record", {})
         need = by_module(str(record.get("kata", ""))) or kata
         if record.get("unusable"):
             raise KataError(frame(need, str(error)), blame=need.number, about_inputs=False) from None

@@ -86,6 +86,7 @@ def main(conn: Any, config: Config) -> None:
     ops: dict[str, Callable[..., Any]] = {
         "begin": sandbox.begin,
         "load": sandbox.load,
+        "attribute": sandbox.attribute,
         "probe": sandbox.probe,
         "stand_in": sandbox.stand_in,
     }

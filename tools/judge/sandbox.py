@@ -220,6 +220,16 @@ class Sandbox:
             self._import(need)
         return sys.modules[f"{track}.{kata.module}"]
 
+    def attribute(self, bridge: wire.Bridge, module: str, name: str) -> Any:
+        """module.name, the module loaded first (load); a name it lacks is said as such ("missing")."""
+        found = self.load(bridge, module)
+        try:
+            return getattr(found, name)
+        except AttributeError:
+            raise Recorded(
+                {"type": "AttributeError", "ancestors": ["AttributeError"], "message": name, "frames": [], "missing": 1}
+            ) from None
+
     def _import(self, need: Kata) -> None:
         track, name = self.config.track, f"{self.config.track}.{need.module}"
         stopped = self.hung.get((str(self.package_dir / f"{need.module}.py"), "<module>"))

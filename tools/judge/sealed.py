@@ -160,6 +160,7 @@ class Client:
         self.limit, self.used = 10.0, 0.0  # the test's limit, and the clock seconds kata code has used of it
         self.starting = False  # answering a new test's first request: no test limit yet
         self.warnings: list[tuple[str, str, str, int]] = []  # the test's warnings: category, message, file, line
+        self.attributes: dict[tuple[str, str], Any] = {}  # (module, name) -> a kata's function or class, this test
 
     # -- the process --------------------------------------------------------------------------
 
@@ -182,6 +183,7 @@ class Client:
         bridge.context, bridge.on_report = self.context, self.on_report
         self.bridge = bridge
         self.rng = b""
+        self.attributes.clear()  # handles of the process that ended
 
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
@@ -286,6 +288,7 @@ class Client:
         """A new test: a kata process that is alive (a new one if the last ended), and a clean slate on both
         sides. `ran` is the test's record of which katas' code ran."""
         self.ran, self.world_change[:], self.warnings = ran, [], []
+        self.attributes.clear()
         for attempt in (1, 2):  # a kata process that ended, or does not answer, is replaced once more
             if not self.alive():
                 self.stop()
@@ -302,9 +305,19 @@ class Client:
             finally:
                 self.starting = False
 
-    def load(self, module: str) -> Any:
+    def load(self, module: str, name: str | None = None) -> Any:
+        """A kata module (imported in the kata process with each kata it builds on), or its attribute `name`: one
+        request. A function or class is remembered until the test ends (its handle lives that long): a test
+        calls the same few functions hundreds of times."""
         assert self.bridge is not None
-        return self.bridge.request("load", module)
+        if name is None:
+            return self.bridge.request("load", module)
+        known = self.attributes.get((module, name))
+        if known is None:
+            known = self.bridge.request("attribute", module, name)
+            if is_remote(known) and known._meta.get("kind") in ("function", "class"):
+                self.attributes[(module, name)] = known
+        return known
 
     def probe(self, fn: Any, leaves: tuple, others: list) -> dict[str, Any]:
         assert self.bridge is not None
