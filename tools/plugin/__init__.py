@@ -20,7 +20,6 @@ deps.py      blame by evidence: whether an earlier kata passes its own tests
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 from typing import Any
 
@@ -84,6 +83,17 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Run tests in kata order, whatever order the files were given in.
     items.sort(key=lambda item: getattr(kata_of_test(item.path), "number", 99))
+    for item in items:  # a KataError is shown as its message (report.explain), never as pytest's traceback
+        if kata_of_test(item.path) is not None:
+            item.repr_failure = functools.partial(_as_message, item.repr_failure)  # type: ignore[method-assign]
+
+
+def _as_message(repr_failure: Any, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    """A kata test's failure as pytest (and hypothesis, for its falsifying example) renders it: a KataError's own
+    words, without rendering its traceback, each frame's source parsed anew (~20 ms a failure, thrown away)."""
+    if isinstance(excinfo.value, KataError):
+        return str(excinfo.value)
+    return repr_failure(excinfo, style) if style is not None else repr_failure(excinfo)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -146,19 +156,6 @@ def pytest_runtest_call(item: pytest.Item):
 
 # ---------------------------------------------------------------------------------------------
 # Reports: a KataError prints as its message, without a traceback, and is blamed on a kata.
-
-
-@pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
-def pytest_runtest_makereport_of_kata_error(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
-    """A KataError's report, made without pytest's rendering of its traceback: report.explain replaces that with
-    the message, and rendering it (each frame's source parsed anew) cost about 20 ms of each failure."""
-    error = call.excinfo.value if call.excinfo is not None else None
-    if not isinstance(error, KataError):
-        return None  # pytest's own report
-    plain = copy.copy(call)  # the same call, failed by the same words, without a traceback to render
-    failed = pytest.fail.Exception(str(error), pytrace=False).with_traceback(error.__traceback__)
-    plain.excinfo = pytest.ExceptionInfo.from_exception(failed)
-    return pytest.TestReport.from_item_and_call(item, plain)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)  # the outermost wrapper: it sees the report as pytest will
