@@ -279,7 +279,7 @@ def remembered(root: Path, start: Kata | None) -> str:
 def wait(watch: Watch, kata: Kata, changes: Changes, key: Callable[[float], str | None]) -> Kata | None:
     """Wait for a save or a key; the kata to show next (None to quit)."""
     while True:
-        pressed = key(0.1)
+        pressed = key(0.02)  # a save is seen within 20 ms (file events: one look at a list; keys: one select)
         if changes.changed():
             time.sleep(0.05)  # an editor may write a file in two steps
             changes.changed()
