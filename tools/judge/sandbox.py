@@ -150,6 +150,8 @@ class Sandbox:
 
     def note(self, caught: list[warnings.WarningMessage]) -> None:
         """Keep the warnings raised while kata code ran (not those of the tests' own stand-ins or the judge)."""
+        if not caught:  # the usual case, at every request
+            return
         judge = (Path(self.config.root) / "tools", Path(self.config.root) / "tests")
         for w in caught[:100]:
             if not Path(w.filename).is_relative_to(judge[0]) and not Path(w.filename).is_relative_to(judge[1]):

@@ -281,8 +281,10 @@ def wait(watch: Watch, kata: Kata, changes: Changes, key: Callable[[float], str 
     while True:
         pressed = key(0.02)  # a save is seen within 20 ms (file events: one look at a list; keys: one select)
         if changes.changed():
-            time.sleep(0.05)  # an editor may write a file in two steps
-            changes.changed()
+            for _ in range(50):  # an editor may write a file in two steps: on once 20 ms pass without a change
+                time.sleep(0.02)
+                if not changes.changed():
+                    break
             return kata
         if pressed in ("q", "Q"):
             return None
