@@ -83,6 +83,7 @@ def main(conn: Any, config: Config) -> None:
         unreported(what.exc_value, "thread")
 
     sys.unraisablehook, threading.excepthook = unraisable, in_thread
+    os.register_at_fork(after_in_parent=lambda: setattr(sandbox, "forked", True))
     ops: dict[str, Callable[..., Any]] = {
         "begin": sandbox.begin,
         "load": sandbox.load,

@@ -64,6 +64,7 @@ class Sandbox:
     files: dict[str, int | None] = field(default_factory=dict)
     output: list[tuple[Any, int]] = field(default_factory=list)  # capture file, offset read up to
     warned: list[list[Any]] = field(default_factory=list)  # [category, message, file, line] since the last answer
+    forked: bool = False  # kata code forked during this request (os.register_at_fork, set by the kata process)
 
     @property
     def package_dir(self) -> Path:
@@ -140,6 +141,9 @@ class Sandbox:
             record["clock"] = {"limit": self.limit, "wall_limit": self.limit * limits.WALL_FACTOR, **used}
             raise Recorded(record) from None
         finally:
+            if self.forked:  # a process kata code forked ends with the request that made it (a fork that loops,
+                self.forked = False  # made at every call, would otherwise pile up until the test ends)
+                end_children()
             self.cpu += clock.cpu
             self.wall += clock.wall
             self.note(caught)

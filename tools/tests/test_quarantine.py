@@ -49,3 +49,37 @@ def test_what_kata_code_forked_in_an_earlier_test_ends_before_the_next():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+
+
+def test_a_process_kata_code_forks_ends_with_the_call_that_forked_it(tmp_path):
+    """A function that forks a child at every call (and leaves it running) gets its children ended as each call
+    returns: they do not pile up beside the rest of the test (a hypothesis test calls it dozens of times)."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from tools import stubs
+    from tools.judge import sealed
+
+    if sys.platform != "linux":
+        return  # /proc lists a process's children only on Linux
+    stubs.write_package(tmp_path / "katas", stubbed=())
+    relu = tmp_path / "katas" / "relu.py"
+    forking = "    import os\n    if os.fork() == 0:\n        __import__('time').sleep(600)\n        os._exit(0)\n"
+    text = relu.read_text(encoding="utf-8")
+    at = text.index("    # >>> kata\n", text.index("def relu_forward")) + len("    # >>> kata\n")
+    relu.write_text(text[:at] + forking + text[at:], encoding="utf-8")
+    client = sealed.Client("katas", tmp_path, None)
+    try:
+        client.start()
+        client.begin(10.0, {}, set())
+        forward = client.load("relu", "relu_forward")
+        for _ in range(3):
+            out, _cache = forward(torch.tensor([[-1.0, 2.0]]))
+            assert torch.equal(out, torch.tensor([[0.0, 2.0]])), out
+            tasks = Path(f"/proc/{client.process.pid}/task")
+            children = [c for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+            assert children == [], f"the kata process still has the children {children} after the call returned"
+    finally:
+        client.close()
