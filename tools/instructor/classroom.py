@@ -42,7 +42,10 @@ from tools.manifest import ROOT, command, katas
 from tools.record import Outcome
 from tools.run import supervisor
 from tools.run.job import Job, JudgeError
+from tools.run.reaping import Reaper
 from tools.run.warm import CAN_FORK, prepare_warm
+
+PYTEST = ["--disable-warnings"]  # each student's pytest run
 
 
 def default_out(class_dir: Path) -> Path:
@@ -92,41 +95,68 @@ def judge_all(
 ) -> None:
     """Judge each submission (all katas, one job), `workers` at a time; done(s, outcomes, seconds) as each ends.
 
-    One supervisor.run per `workers` students, each student a chunk of its own: a worker forked for that student
-    alone, so that nothing of one student's run (a function quarantined after a hang, the modules a worker
-    imported) reaches another's. (Two supervisor.runs at once in one process would reap each other's workers.)
-    Ctrl-C lands in supervisor.run, which ends its workers; the students done before are kept."""
+    `workers` threads each take the next student and judge them in a supervisor.run of their own, in a worker
+    forked for that student alone, so that nothing of one student's run (a function quarantined after a hang, the
+    modules a worker imported) reaches another's; a thread takes the next student as soon as its last is done,
+    so every core stays busy to the end. The runs share one Reaper (each would otherwise end the others' workers
+    as strays). Ctrl-C (or SIGTERM) stops every run, which ends its worker; the students done before are kept."""
     if not chosen:
         return
     warm = CAN_FORK
     if warm:
         prepare_warm([k.test_file for k in katas()])  # torch, pytest and the tests imported once, here
     sealed = bool(seal.blocked(ROOT))  # this copy's own judging files: checked once, not per student
-    with _signals_as_interrupt():
-        for first in range(0, len(chosen), workers):
-            batch = chosen[first : first + workers]
+    reaper, lock = Reaper(), threading.Lock()
+    left, judged, failures = list(reversed(chosen)), [0], list[BaseException]()
+
+    def judge_next() -> None:
+        while not reaper.stop.is_set():
+            with lock:
+                if not left:
+                    return
+                s = left.pop()
+            start = time.perf_counter()
             try:
-                for s, outcomes, seconds in _run(batch, warm, sealed):
-                    done(s, outcomes, seconds)
-            except JudgeError:  # pytest refused one of them: each alone, so that only that one goes without
-                for s in batch:
-                    try:
-                        for _, outcomes, seconds in _run([s], warm, sealed):
-                            done(s, outcomes, seconds)
-                    except JudgeError as error:
-                        if first == 0 and len(batch) == 1:  # the very first student: more likely the tests' fault
-                            raise
-                        why = str(error).splitlines()[0]
-                        done(replace(s, reason=f"the judge could not run on it ({why}): 0 points"), [], 0.0)
+                (outcomes,) = supervisor.run(
+                    [Job.of(katas(), root=s.root)], warm=warm, sealed=sealed, reaper=reaper, pytest_args=PYTEST
+                )
+            except JudgeError as error:  # pytest refused to run: the tests' fault, unless others were judged
+                with lock:
+                    if not judged[0]:
+                        failures.append(error)
+                        reaper.stop.set()
+                        return
+                    why = str(error).splitlines()[0]
+                    done(replace(s, reason=f"the judge could not run on it ({why}): 0 points"), [], 0.0)
+                continue
+            except BaseException as error:  # stopped (Ctrl-C), or the judge broke: said in the main thread
+                failures.append(error)
+                reaper.stop.set()
+                return
+            with lock:
+                judged[0] += 1
+                done(s, outcomes, time.perf_counter() - start)
 
-
-def _run(batch: Sequence[Submission], warm: bool, sealed: bool) -> list[tuple[Submission, list[Outcome], float]]:
-    """Each student of the batch a chunk of its own in one supervisor.run: (student, outcomes, seconds each)."""
-    start = time.perf_counter()
-    jobs = [Job.of(katas(), root=s.root) for s in batch]
-    judged = supervisor.run(jobs, workers=len(jobs), warm=warm, sealed=sealed, pytest_args=["--disable-warnings"])
-    seconds = (time.perf_counter() - start) / len(batch)
-    return [(s, outcomes, seconds) for s, outcomes in zip(batch, judged)]
+    threads = [threading.Thread(target=judge_next, daemon=True, name=f"student-{n}") for n in range(workers)]
+    with _signals_as_interrupt():
+        try:
+            for t in threads:
+                t.start()
+            while any(t.is_alive() for t in threads):
+                for t in threads:
+                    t.join(0.2)  # short waits: Ctrl-C lands here
+        except BaseException:
+            reaper.stop.set()  # each run ends its worker and returns
+            for t in threads:
+                t.join(10)
+            raise
+        finally:
+            reaper.sweep()
+    stopped = [f for f in failures if not isinstance(f, KeyboardInterrupt)]
+    if stopped:
+        raise stopped[0]
+    if failures:
+        raise KeyboardInterrupt
 
 
 @contextmanager

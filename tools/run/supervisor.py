@@ -34,6 +34,7 @@ def run(
     pytest_args: Sequence[str] = (),
     warm: bool = False,
     sealed: bool = True,
+    reaper: Reaper | None = None,
 ) -> list[list[Outcome]]:
     """Judge each job under supervision; the Outcomes of each, in order.
 
@@ -42,16 +43,19 @@ def run(
     warm: fork each worker from this process, which has imported torch and the tests once
     (`prepare_warm`), instead of starting a fresh interpreter: a run then costs what its tests cost.
     Only where fork is safe with torch (Linux); elsewhere a fresh process, with the same guarantees.
+
+    reaper: one shared by runs side by side in threads of this process (a class's students), so that none ends
+    another's workers as strays; each run makes its own when None.
     """
     processes.keep_private()  # it holds the workers' event files: no kata code may open them through /proc
     blocked = seal.blocked(ROOT) if sealed else {}  # a student copy whose judging files were edited
     if blocked:
-        return _sealed_run(jobs, blocked, live, workers, pytest_args, warm)
+        return _sealed_run(jobs, blocked, live, workers, pytest_args, warm, reaper)
     results: list[list[Outcome]] = [[] for _ in jobs]
     chunks = [list(range(len(jobs)))[w::workers] for w in range(workers)]
     chunks = [c for c in chunks if c]
     errors: list[BaseException] = []
-    reaper = Reaper()
+    reaper = Reaper() if reaper is None else reaper
 
     def supervise_chunk(indices: list[int]) -> None:
         chunk = [jobs[i] for i in indices]
@@ -85,7 +89,13 @@ def run(
 
 
 def _sealed_run(
-    jobs: Sequence[Job], blocked: dict[int, list[str]], live: bool, workers: int, pytest_args: Sequence[str], warm: bool
+    jobs: Sequence[Job],
+    blocked: dict[int, list[str]],
+    live: bool,
+    workers: int,
+    pytest_args: Sequence[str],
+    warm: bool,
+    reaper: Reaper | None,
 ) -> list[list[Outcome]]:
     """run() where some katas are judged by files that differ from the release (tools/seal.py): those get one
     failure each that says which files, and no test of theirs runs; the others are judged as usual."""
@@ -103,7 +113,9 @@ def _sealed_run(
     if live and shown:
         lines = "\n".join(sorted(shown))
         print(f"Not judged: a file that judges differs from the release.\n{lines}\n", flush=True)
-    judged = run([job for _, job in left], live, workers, pytest_args, warm, sealed=False) if left else []
+    judged = (
+        run([job for _, job in left], live, workers, pytest_args, warm, sealed=False, reaper=reaper) if left else []
+    )
     for (index, _), outcomes in zip(left, judged):
         results[index] += outcomes
     return results
