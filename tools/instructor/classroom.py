@@ -43,9 +43,9 @@ from tools.record import Outcome
 from tools.run import supervisor
 from tools.run.job import Job, JudgeError
 from tools.run.reaping import Reaper
-from tools.run.warm import CAN_FORK, prepare_warm
+from tools.run.warm import CAN_FORK, LEAN, prepare_warm
 
-PYTEST = ["--disable-warnings"]  # each student's pytest run
+PYTEST = ["--disable-warnings", *LEAN]  # each student's pytest run
 
 
 def default_out(class_dir: Path) -> Path:

@@ -128,9 +128,9 @@ def keys(interactive: bool) -> Iterator[Callable[[float], str | None]]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-# A warm run's pytest: no summary of torch's warnings, no gc.collect() at exit (0.25 s a run), and no word of
-# the test modules being imported before pytest (the warm parent did it).
-WARM = ["-p", "no:unraisableexception", "--disable-warnings", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+# A warm run's pytest: lean (warm.LEAN), no summary of torch's warnings, and no word of the test modules being
+# imported before pytest (the warm parent did it).
+WARM = [*warm.LEAN, "--disable-warnings", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
 
 
 class Watch:

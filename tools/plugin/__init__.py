@@ -118,7 +118,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     start_test(Test(kata) if kata else None)
     baseline = item.config.stash[BASELINE]
     limits.restore(baseline)
-    torch.manual_seed(0)
+    torch.default_generator.manual_seed(0)  # (torch.manual_seed also queues CUDA's seeding, with a stack trace)
     item.stash[report.OUTCOME] = {}  # the verdict's fields (tools/record.py) known so far: a failure's, the time
     item.config.stash[CHANNEL].emit("start", test=item.nodeid, kata=kata.number if kata else None)
     if kata is not None:  # a kata process that is alive (a new one when the last ended: forked here, between tests)

@@ -15,6 +15,9 @@ from typing import Any
 from tools.run.worker import work
 
 CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
+# pytest plugins a run of many tests on kata code does without: logging's capture of each test phase (the judge
+# logs nothing; kata code runs in its own process), and unraisableexception's gc.collect() twice at the end.
+LEAN = ["-p", "no:logging", "-p", "no:unraisableexception"]
 
 
 def prepare_warm(test_files: Sequence[str] = ()) -> None:
