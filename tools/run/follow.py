@@ -84,48 +84,35 @@ def _follow(
 ) -> tuple[Watch, int | None, bool]:
     """Follow one worker's events until it ends, or kill it past its deadline (or when the run stops). On any
     exit, Ctrl-C included, the caller's reaper.end kills the worker and what it started."""
-    with _ending(process.pid) as nap:
-        return _until_ended(process, events, first, count, results, hung, reaper, nap)
-
-
-def _until_ended(
-    process: Any,
-    events: Callable[[], list[dict]],
-    first: int,
-    count: int,
-    results: list[list[Outcome]],
-    hung: list[dict],
-    reaper: Reaper,
-    nap: Callable[[float], None],
-) -> tuple[Watch, int | None, bool]:
     watch, killed, finished, looked = Watch(job=first), False, None, 0.0
-    while True:
-        if reaper.stop.is_set():
-            raise KeyboardInterrupt("the run was stopped")
-        exited = process.poll() is not None
-        for event in events():
-            _handle(watch, event, results, hung)
-        if exited:
-            break
-        watch.stopped_by = processes.stopped_by(process.pid)
-        if time.time() >= looked + 0.25:  # RLIMIT_DATA misses shared memory (mmap): what it holds counts too
-            looked = time.time()
-            watch.over_memory = processes.resident(process.pid) > processes.MEMORY_GB
-        if watch.stopped_by is not None or watch.over_memory:  # paused (SIGSTOP...) or too big: end it now
-            process.kill()
-            process.wait()
-            break
-        if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
-            finished = time.time()
-        deadline = watch.deadline if finished is None else finished
-        if deadline is not None and time.time() > deadline + GRACE:
-            process.kill()
-            process.wait()
-            killed = True
+    with _ending(process.pid) as nap:  # a wait that ends as the worker does
+        while True:
+            if reaper.stop.is_set():
+                raise KeyboardInterrupt("the run was stopped")
+            exited = process.poll() is not None
             for event in events():
                 _handle(watch, event, results, hung)
-            break
-        nap(0.03)
+            if exited:
+                break
+            watch.stopped_by = processes.stopped_by(process.pid)
+            if time.time() >= looked + 0.25:  # RLIMIT_DATA misses shared memory (mmap): what it holds counts too
+                looked = time.time()
+                watch.over_memory = processes.resident(process.pid) > processes.MEMORY_GB
+            if watch.stopped_by is not None or watch.over_memory:  # paused (SIGSTOP...) or too big: end it now
+                process.kill()
+                process.wait()
+                break
+            if watch.done_jobs == count - 1 and finished is None:  # done: it has GRACE seconds to exit
+                finished = time.time()
+            deadline = watch.deadline if finished is None else finished
+            if deadline is not None and time.time() > deadline + GRACE:
+                process.kill()
+                process.wait()
+                killed = True
+                for event in events():
+                    _handle(watch, event, results, hung)
+                break
+            nap(0.03)
     return watch, process.returncode, killed
 
 
