@@ -188,17 +188,20 @@ class Client:
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         if self.process is not None:
             with contextlib.suppress(Exception):
                 self.process.kill()
-                _reap(self.process, 5)
+                if wait:
+                    _reap(self.process, 5)
             if self.bridge is not None:
                 with contextlib.suppress(Exception):
                     self.bridge.conn.close()
 
-    def close(self) -> None:
-        self.stop()
+    def close(self, wait: bool = True) -> None:
+        """End the kata process. wait=False: kill it and go on, unreaped (a worker about to exit: a process as big
+        as torch takes 20-30 ms to end, and the supervisor, which adopts it, reaps it beside the worker's end)."""
+        self.stop(wait)
         self.process = None
 
     def watch(self) -> None:

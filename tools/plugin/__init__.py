@@ -66,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     with contextlib.suppress(AssertionError):
-        session().kata.close()
+        session().kata.close(wait=False)  # this process ends next (tools/run/worker.py), or forks another
     channel = config.stash.get(CHANNEL, None)
     if channel and channel.events:
         channel.events.close()
