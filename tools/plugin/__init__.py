@@ -88,12 +88,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.repr_failure = functools.partial(_as_message, item.repr_failure)  # type: ignore[method-assign]
 
 
-def _as_message(repr_failure: Any, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+def _as_message(repr_failure: Any, excinfo: pytest.ExceptionInfo[BaseException], *style: Any) -> Any:
     """A kata test's failure as pytest (and hypothesis, for its falsifying example) renders it: a KataError's own
     words, without rendering its traceback, each frame's source parsed anew (~20 ms a failure, thrown away)."""
     if isinstance(excinfo.value, KataError):
         return str(excinfo.value)
-    return repr_failure(excinfo, style) if style is not None else repr_failure(excinfo)
+    return repr_failure(excinfo, *style)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
