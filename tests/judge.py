@@ -19,6 +19,7 @@ from tools.judge.calls import (  # noqa: F401  # noqa: F401
     is_a,
     kind,
     load,
+    numerical_grad,
     origin,
     shape_of,
     stand_in,
@@ -39,5 +40,5 @@ from tools.judge.limits import (  # noqa: F401  # noqa: F401
     time_limit,
     world,
 )
-from tools.judge.references import autograd, linspace, numerical_grad, rand  # noqa: F401
+from tools.judge.references import autograd, linspace, rand  # noqa: F401
 from tools.mistakes import Cause, as_cause, cause  # noqa: F401

@@ -106,7 +106,7 @@ def test_backward_matches_central_differences_of_your_forward():
     check_forward(x, W, b)
     _, cache = judge.call(mod.affine_forward, x, W, b, explain=FORWARD_CRASH)
     grads = judge.unpack(judge.call(mod.affine_backward, dout, cache, explain=BACKWARD_CRASH), ("dx", "dW", "db"))
-    numeric = [judge.numerical_grad(lambda: mod.affine_forward(x, W, b)[0], t, dout) for t in (x, W, b)]
+    numeric = [judge.numerical_grad(mod.affine_forward, (x, W, b), t, dout) for t in (x, W, b)]
     diagnoses = backward_diagnoses(x, W, dout, *numeric)
     for name, got, expected in zip(("dx", "dW", "db"), grads, numeric):
         judge.close(name, got, expected, diagnoses[name], rtol=1e-5, atol=1e-6)

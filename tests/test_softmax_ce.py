@@ -297,7 +297,7 @@ def test_dscores_matches_central_differences_of_your_loss():
     g = torch.Generator().manual_seed(10)
     s, labels = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.tensor([1, 3, 0])
     _, ds = judge.unpack(judge.call(mod.cross_entropy_loss, s, labels), ("loss", "dscores"))
-    numeric = judge.numerical_grad(lambda: mod.cross_entropy_loss(s, labels)[0], s, torch.ones((), dtype=s.dtype))
+    numeric = judge.numerical_grad(mod.cross_entropy_loss, (s, labels), s, torch.ones((), dtype=s.dtype))
     judge.close("dscores (against the slope of your own loss, by central differences)", ds, numeric, rtol=1e-5)
 
 

@@ -6,12 +6,13 @@ supervisor (tools/run/) imports processes.py and said.py, and importing them run
 
 context.py     the Session (one per run) and the Test (one per test), held explicitly, set by the plugin
 errors.py      KataError, NotStarted, fail: a failure explained for a person
-calls.py       load and call the learner's code (in the kata process), described for a sentence
+calls.py       load and call the learner's code (in the kata process), described for a sentence;
+               numerical_grad, the gradient the learner's own forward implies
 blame.py       who is at fault inside a call or an import, and the one wording of each such sentence
 escaped.py     who is at fault for what escaped every call: a time limit, a stop, a crash outside a call
 checks.py      tensor, close, unchanged, value, unpack: each check fails in words
 graph.py       in_graph: whether a result stays in autograd's graph
-references.py  numerical_grad, autograd, linspace, rand: reference gradients and inputs
+references.py  autograd, linspace, rand: reference gradients and inputs; central differences' two halves
 said.py        one wording of each sentence about an ended process (torch-free)
 processes.py   the processes kata code may leave, and memory (torch-free)
 limits.py      time limits, and torch's global settings (what both processes need)

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from tools.judge import limits, wire
+from tools.judge import limits, references, wire
 from tools.judge.processes import IGNORED
 from tools.judge.sandbox import Config, Sandbox, preload
 
@@ -90,6 +90,7 @@ def main(conn: Any, config: Config) -> None:
         "attribute": sandbox.attribute,
         "probe": sandbox.probe,
         "stand_in": sandbox.stand_in,
+        "nudged": lambda bridge, fn, args, wrt, h: references.nudged(fn, args, wrt, float(h)),
     }
     bridge = wire.Bridge(conn, "k", live=False, ops={k: _op(f) for k, f in ops.items()}, guard=sandbox.guard)
     bridge.on_context, bridge.report = sandbox.on_context, sandbox.report

@@ -327,6 +327,10 @@ class Client:
         with torch.enable_grad():
             return self.bridge.request("probe", fn, list(leaves), others)
 
+    def nudged(self, fn: Any, args: tuple, wrt: Any, h: float) -> list:
+        assert self.bridge is not None
+        return self.bridge.request("nudged", fn, list(args), wrt, h)
+
     def stand_in(self, name: str, *args: Any) -> Any:
         assert self.bridge is not None
         return self.bridge.request("stand_in", name, list(args))
