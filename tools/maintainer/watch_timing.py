@@ -44,24 +44,28 @@ class Watching:
         )
         self.lines: list[str] = []
         self.read = 0
+        self.arrived = threading.Condition()  # told of each line as it comes: the time taken is not rounded up
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
+            with self.arrived:
+                self.lines.append(line.rstrip("\n"))
+                self.arrived.notify_all()
 
     def expect(self, pattern: str, within: float = 60) -> str:
         """Wait for a line matching pattern after the ones already read; return it."""
         end = time.monotonic() + within
         while time.monotonic() < end:
-            for i in range(self.read, len(self.lines)):
-                if re.search(pattern, self.lines[i]):
-                    self.read = i + 1
-                    return self.lines[i]
-            if self.process.poll() is not None and self.read >= len(self.lines):
-                break
-            time.sleep(0.05)
+            with self.arrived:
+                for i in range(self.read, len(self.lines)):
+                    if re.search(pattern, self.lines[i]):
+                        self.read = i + 1
+                        return self.lines[i]
+                if self.process.poll() is not None and self.read >= len(self.lines):
+                    break
+                self.arrived.wait(timeout=0.5)  # woken by the next line; the timeout only notices an exit
         tail = "\n".join(self.lines[-40:])
         raise AssertionError(f"no line matching {pattern!r} within {within} s; the watch printed:\n{tail}")
 
