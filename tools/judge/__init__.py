@@ -22,4 +22,5 @@ handles.py     objects that stay where they live, reached by a Proxy; the operat
 kata_process.py  the kata process's life: seal itself off, then serve the judge
 sandbox.py     what the kata process does with a request: import, call, probe, under the test's limits
 sealed.py      the judge's end: start the kata process, ask it to load and call, restart it when it dies
+rebuilt.py     an error of the kata process, rebuilt in the judge as an exception of the same name and kind
 """

@@ -4,8 +4,8 @@ The learner's code never runs in the process that holds pytest, the tests and th
 kata process (tools/judge/sandbox.py) is started before pytest collects a test: forked on Linux
 (a few milliseconds; the worker has imported torch and never a kata or a test's values), a
 fresh interpreter elsewhere. What comes back is plain data (tools/judge/wire.py): an error as its
-class's name, message and frames, rebuilt here as an exception of the same name and kind, so the
-judge's sentences about crashes read as they did.
+class's name, message and frames, rebuilt here as an exception of the same name and kind
+(tools/judge/rebuilt.py), so the judge's sentences about crashes read as they did.
 
 While the judge waits for an answer its own time limit pauses (the kata process keeps the test's
 limit itself), and it watches the kata process: a process that ends, or holds more memory than a
@@ -16,7 +16,6 @@ next test.
 from __future__ import annotations
 
 import atexit
-import builtins
 import contextlib
 import multiprocessing
 import os
@@ -25,32 +24,18 @@ import sys
 import tempfile
 import time
 import traceback
-import unittest
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 
 from tools.judge import kata_process, limits, processes, sandbox, wire
+from tools.judge.rebuilt import rebuild
 
 CAN_FORK = sys.platform == "linux"  # macOS: fork after importing torch is unsafe; Windows: no fork
 GRACE = 1.5  # seconds past the test's clock limit before the judge ends a kata process stuck in one C call
 STARTUP = 120.0  # seconds a kata process may take to answer its first request of a test (a new one, a busy machine)
 FRAME = re.compile(r'File "(?P<file>.+)", line (?P<line>\d+) in (?P<function>\S+)')
-
-# Errors that are not builtins and that a kata may raise, rebuilt as themselves.
-KNOWN: dict[tuple[str, str], type[BaseException]] = {
-    ("tools.judge.limits", "TimedOut"): limits.TimedOut,
-    ("tools.judge.limits", "Stopped"): limits.Stopped,
-    ("tools.judge.limits", "ProgramExit"): limits.ProgramExit,
-    (pytest.skip.Exception.__module__, pytest.skip.Exception.__name__): pytest.skip.Exception,
-    (pytest.fail.Exception.__module__, pytest.fail.Exception.__name__): pytest.fail.Exception,
-    (pytest.xfail.Exception.__module__, pytest.xfail.Exception.__name__): pytest.xfail.Exception,
-    (pytest.exit.Exception.__module__, pytest.exit.Exception.__name__): pytest.exit.Exception,
-    (unittest.SkipTest.__module__, unittest.SkipTest.__name__): unittest.SkipTest,
-}
-_made: dict[tuple[str, Any], Any] = {}
 
 
 class Ended(Exception):
@@ -62,56 +47,6 @@ class Ended(Exception):
         super().__init__(how)
         self.how, self.frames, self.timed_out, self.over_memory = how, frames, timed_out, over_memory
         self.paused = paused
-
-
-def rebuild(record: dict[str, Any]) -> BaseException:
-    """An error of the kata process as an exception here: the same class name, a builtin ancestor (so that
-    `isinstance(error, ValueError)` holds), the same message, and its frames as `frames`."""
-    name = str(record.get("type", "Exception"))
-    known = KNOWN.get((str(record.get("module", "")), name))
-    if known is not None:
-        try:  # made as its class makes it (pytest's outcomes keep their message as .msg too)
-            error: BaseException = known(str(record.get("message", "")))
-        except Exception:
-            error = known.__new__(known)
-            BaseException.__init__(error, str(record.get("message", "")))
-    else:
-        ancestors = [a for a in record.get("ancestors", []) if isinstance(a, str)]
-        base = next(
-            (
-                found
-                for a in ancestors
-                if isinstance(found := getattr(builtins, a, None), type) and issubclass(found, BaseException)
-            ),
-            Exception,
-        )
-        cls: Any = _made.get((name, base))
-        if cls is None:
-            cls = _made[(name, base)] = type(name, (base,), {"__str__": _message, "__module__": "kata"})
-        error = cls.__new__(cls)
-        BaseException.__init__(error, str(record.get("message", "")))
-        syntax = record.get("syntax")
-        if isinstance(error, SyntaxError) and isinstance(syntax, tuple) and len(syntax) == 4:
-            error.filename, error.lineno, error.text, error.msg = syntax
-    frames = record.get("frames")
-    if not isinstance(frames, list):
-        frames = []
-    error.frames = [traceback.FrameSummary(str(f), int(n), str(fn), line=str(t)) for f, n, fn, t in frames]  # type: ignore[attr-defined]
-    error.record = record  # type: ignore[attr-defined]
-    clock = record.get("clock")
-    if isinstance(clock, dict):
-        error.clock = limits.Clock(  # type: ignore[attr-defined]
-            float(clock["limit"]),
-            float(clock["wall_limit"]),
-            float(clock["cpu"]),
-            float(clock["wall"]),
-            str(clock["stopped_by"]),
-        )
-    return error
-
-
-def _message(error: BaseException) -> str:
-    return str(error.args[0]) if error.args else ""
 
 
 class _JudgeBridge(wire.Bridge):
