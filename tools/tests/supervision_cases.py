@@ -213,3 +213,22 @@ def spawner(pids: Path) -> str:
         "grandchild = int(parent.stdout.readline())\n"
         "out.write(f'{child.pid} {escaped.pid} {parent.pid} {grandchild}\\n'); out.close()"
     )
+
+
+def start_until_written(
+    argv: Sequence[str], env: dict[str, str], pids: Path, count: int, read: bool = False
+) -> subprocess.Popen:
+    """Start `python -m argv` here, in a session of its own (os.killpg ends it all), and wait until kata code has
+    written `count` pids into the file pids (at most STARTUP x 2 s). read: its output on a pipe, else thrown away."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE if read else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if read else subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + STARTUP * 2
+    while len(pids.read_text().split() if pids.exists() else []) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process

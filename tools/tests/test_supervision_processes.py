@@ -7,16 +7,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.judge import WALL_FACTOR
 from tools import stubs
 from tools.judge import processes
-from tools.manifest import ROOT
 from tools.run.job import Job
 from tools.tests.supervision_cases import (
     FAST,
@@ -35,6 +32,7 @@ from tools.tests.supervision_cases import (
     run_cli,
     show,
     spawner,
+    start_until_written,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -60,18 +58,8 @@ def test_a_supervisor_killed_takes_its_worker_and_folders_with_it(tmp_path, how)
     code = spawner(pids) + f"\nopen({str(pids)!r}, 'a').write(f'{{__import__(\"os\").getpid()}}\\n')\nimport time\n"
     root = build(tmp_path, "relu", before(RELU_BACKWARD, code + "time.sleep(1000)"))
     env = {**os.environ, "KATA_ROOT": str(root), "KATA_TRACK": "katas", "TMPDIR": str(temporary)}
-    supervisor = subprocess.Popen(
-        [sys.executable, "-m", "tools.runner", "tests/test_relu.py", "--kata-timeout", "60"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    supervisor = start_until_written(["tools.runner", "tests/test_relu.py", "--kata-timeout", "60"], env, pids, 5)
     try:
-        deadline = time.monotonic() + STARTUP * 2
-        while len(pids.read_text().split() if pids.exists() else []) < 5 and time.monotonic() < deadline:
-            time.sleep(0.1)
         started = [int(p) for p in pids.read_text().split()]
         assert len(started) == 5 and any(temporary.iterdir()), (started, list(temporary.iterdir()))
         supervisor.send_signal(how)
@@ -173,18 +161,8 @@ def test_ctrl_c_stops_a_command_with_one_line(tmp_path, command):
     root = build(tmp_path / "tree", "relu", before(RELU_BACKWARD, code))
     args = [str(tmp_path / a) if a == "R" else a for a in command]
     env = {**os.environ, "KATA_ROOT": str(root), "KATA_TRACK": "katas", "KATA_TIMEOUT": "60"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_until_written(args, env, pids, 1, read=True)
     try:
-        deadline = time.monotonic() + STARTUP * 2
-        while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
-            time.sleep(0.1)
         assert pids.exists(), "the test never reached the kata's code"
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=30)
