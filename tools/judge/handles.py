@@ -41,6 +41,7 @@ class Proxy:
         object.__setattr__(self, "_side", side)
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_meta", meta)
+        object.__setattr__(self, "_now", None)  # a live view's items as they were lent: (when, items)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -78,22 +79,86 @@ class Proxy:
         return True
 
 
-class LiveDict(Proxy, MutableMapping):
-    """A dict of the judge's, lent to kata code as a live view."""
+SNAPSHOT = 64  # a live view of at most this many items comes with them: read without a message until the next one
 
 
-class LiveList(Proxy, MutableSequence):
+class _Live(Proxy):
+    """A container of the judge's, lent to kata code as a live view. It comes with its items as they were when
+    lent; until the next message either way (the only time the judge's code runs, and could change it) they
+    are read here. `d[key] -= step` on a tensor then costs no message at all: the tensor changes in place (it
+    reaches the judge with the next message), and storing back the very same object changes nothing."""
+
+    def _items(self) -> Any:
+        now = self._now
+        return now[1] if now is not None and now[0] == self._bridge.exchanges else None
+
+    def __getitem__(self, key: Any) -> Any:
+        items = self._items()
+        return items[key] if items is not None else super().__getitem__(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        items = self._items()
+        try:
+            unchanged = items is not None and items[key] is value
+        except (KeyError, IndexError, TypeError):
+            unchanged = False
+        if not unchanged:
+            super().__setitem__(key, value)
+
+    def __len__(self) -> int:
+        items = self._items()
+        return len(items) if items is not None else super().__len__()
+
+    def __iter__(self) -> Iterator[Any]:
+        items = self._items()
+        return iter(list(items)) if items is not None else super().__iter__()
+
+    def __contains__(self, item: Any) -> bool:
+        items = self._items()
+        return item in items if items is not None else super().__contains__(item)
+
+
+class LiveDict(_Live, MutableMapping):
+    """A dict of the judge's, lent to kata code as a live view. items() and values() taken while its items are
+    known are those items: `for key, param in model.params.items()` costs no message however its body crosses."""
+
+    def items(self) -> Any:
+        items = self._items()
+        return list(items.items()) if items is not None else super().items()
+
+    def values(self) -> Any:
+        items = self._items()
+        return list(items.values()) if items is not None else super().values()
+
+
+class LiveList(_Live, MutableSequence):
     """A list of the judge's, lent to kata code as a live view."""
 
     def insert(self, index: int, value: Any) -> None:
         self._bridge.request("insert", self, index, value)
 
 
+def snapshot(bridge: Any, value: dict | list) -> Any:
+    """A live view's items, in the tagged form, to be sent with its handle (None when there are too many)."""
+    if len(value) > SNAPSHOT:
+        return None
+    return bridge.encode(list(value.items()) if type(value) is dict else list(value))
+
+
+def keep_snapshot(proxy: Proxy, items: Any, when: int) -> None:
+    """Remember a live view's items, decoded, as they were at message number `when`."""
+    if isinstance(proxy, LiveDict) and type(items) is list and all(type(i) is tuple and len(i) == 2 for i in items):
+        object.__setattr__(proxy, "_now", (when, dict(items)))
+    elif isinstance(proxy, LiveList) and type(items) is list:
+        object.__setattr__(proxy, "_now", (when, items))
+
+
 def _getattr(bridge: Any, obj: Any, name: str) -> Any:
     value = getattr(obj, name)
-    if bridge.live and type(value) in (dict, list):  # a live view of this end's container
+    if bridge.live and type(value) in (dict, list):  # a live view of this end's container, with its items
         found = bridge._lend(value)
         found[3]["as"] = type(value).__name__
+        found[3]["now"] = snapshot(bridge, value)
         return Lent(found)
     return value
 

@@ -15,7 +15,8 @@ sends, it cannot run code in the judge. Values travel in a tagged form (`encode`
 Attributes of a kata's object are read by value (a test gets a plain dict of tensors from
 `net.params`); the judge's own objects lent to kata code (a spy model) show their dict and list
 attributes as live views (`LiveDict`, `LiveList`), so kata code that stores into `model.params[key]`
-changes the judge's dict, as it would in one process.
+changes the judge's dict, as it would in one process. A view comes with its items, read without a
+message until the next message either way (the only time the judge's code runs).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import torch
 
-from tools.judge.handles import GENERIC, Lent, LiveDict, LiveList, Proxy, describe
+from tools.judge.handles import GENERIC, Lent, LiveDict, LiveList, Proxy, describe, keep_snapshot
 from tools.judge.values import Forgetful, overwrite, signature, tensor_data, tensor_value
 
 MAX_MESSAGE = 1 << 30  # bytes: a message larger than this is refused (a runaway result)
@@ -96,7 +97,7 @@ class Bridge:
 
     live: whether this end lends its dict and list attributes as live views (the judge) or by value
     (the kata process). ops: the operations this end offers beyond the generic ones on handles.
-    before / after: called around every request this end serves (the kata process's watching)."""
+    guard: how this end runs each request it serves (the kata process: under the test's limits)."""
 
     def __init__(
         self,
@@ -113,7 +114,8 @@ class Bridge:
         # it still holds: a tensor it let go cannot be seen changing.
         self.resend = not live
         self.ops = {**GENERIC, **(ops or {})}
-        self.guard = guard or (lambda run: run())  # how this end runs a request it serves
+        self.guard = guard or (lambda run: run())
+        self.exchanges = 0  # messages sent or received: a live view's items hold until the next (handles._Live)
         self.reset()
         # Said beside every request (the judge: grad mode, the random state) and every answer (the kata process:
         # its output, which katas ran ...), and what to do with what the other end says so.
@@ -258,11 +260,14 @@ class Bridge:
             kind = meta.get("as") if isinstance(meta, dict) else None
             cls = LiveDict if kind == "dict" else LiveList if kind == "list" else Proxy
             proxy = self.proxies[handle] = cls(self, side, handle, meta if isinstance(meta, dict) else {})
+        if not self.live and isinstance(meta, dict) and meta.get("now") is not None:  # the judge's, lent with items
+            keep_snapshot(proxy, self.decode(meta["now"]), self.exchanges)
         return proxy
 
     # -- messages ------------------------------------------------------------------------------
 
     def send(self, message: tuple) -> None:
+        self.exchanges += 1
         self.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def receive(self) -> tuple:
@@ -270,6 +275,7 @@ class Bridge:
             data = self.conn.recv_bytes(MAX_MESSAGE)
         except (EOFError, OSError) as error:
             raise Gone(str(error)) from None
+        self.exchanges += 1
         try:
             message = loads(data)
         except Exception as error:

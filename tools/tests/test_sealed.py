@@ -32,6 +32,11 @@ class Liar(torch.Tensor):
 class Net:
     def __init__(self) -> None:
         self.params = {"W": torch.zeros(2)}
+        self.log: list = []
+        self.big = {i: i for i in range(100)}
+
+    def bump(self) -> None:
+        self.params["W"] = torch.ones(2)
 
 
 def _add_one(bridge: wire.Bridge, x: torch.Tensor) -> None:
@@ -40,6 +45,24 @@ def _add_one(bridge: wire.Bridge, x: torch.Tensor) -> None:
 
 def _step(bridge: wire.Bridge, net: Net) -> None:
     net.params["W"].sub_(0.5)
+
+
+def _reread(bridge: wire.Bridge, net: Net) -> tuple:
+    params = net.params  # lent with its items
+    first = params["W"]
+    net.bump()  # the judge's code runs: its dict changes
+    return first, params["W"], len(net.big), net.big[99]
+
+
+def _step_counted(bridge: wire.Bridge, net: Net) -> int:
+    params = net.params
+    before = bridge.exchanges
+    params["W"] -= 0.5  # read from the items lent, changed in place, stored back as itself: no message
+    for _, value in params.items():
+        value.mul_(2)
+    messages = bridge.exchanges - before
+    net.log.append(len(params))  # a list of the judge's, and a dict whose items are no longer known: messages
+    return messages
 
 
 def kata_ops() -> dict:
@@ -51,6 +74,8 @@ def kata_ops() -> dict:
         "store": lambda bridge, net: net.params.__setitem__("W", torch.ones(2)),
         "step": _step,
         "make": lambda bridge: Net(),
+        "reread": _reread,
+        "step_counted": _step_counted,
     }
 
 
@@ -106,6 +131,19 @@ def test_kata_code_stores_into_a_dict_of_the_judges_as_in_one_process(ends):
     assert torch.equal(net.params["W"], torch.ones(2))
     ends.request("step", net)
     assert torch.equal(net.params["W"], torch.full((2,), 0.5))
+
+
+def test_a_dict_of_the_judges_is_read_from_its_items_until_the_judges_code_runs_again(ends):
+    net = Net()
+    first, second, size, last = ends.request("reread", net)
+    assert torch.equal(first, torch.zeros(2)) and torch.equal(second, torch.ones(2)), (first, second)
+    assert (size, last) == (100, 99)  # a dict too big to come with its items is read item by item
+
+
+def test_a_step_on_a_dict_of_the_judges_costs_no_message_and_reaches_the_judge(ends):
+    net = Net()
+    assert ends.request("step_counted", net) == 0
+    assert torch.equal(net.params["W"], torch.full((2,), -1.0)) and net.log == [1]
 
 
 def test_an_object_of_the_kata_stays_there_and_its_attributes_come_by_value(ends):
