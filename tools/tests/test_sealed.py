@@ -1,4 +1,5 @@
-"""The crossing between the judge and the kata process (tools/judge/wire.py), and the kata process's start."""
+"""The crossing between the judge and the kata process (tools/judge/wire.py, handles.py), the kata process's start, and
+the calls of a central difference it makes for the judge (tools/judge/references.py: nudged)."""
 
 from __future__ import annotations
 
@@ -178,3 +179,37 @@ def test_the_judges_processes_are_closed_to_proc():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["1", "0"], done.stdout  # PR_GET_DUMPABLE: 1 before, 0 after
+
+
+def test_a_central_difference_is_the_slope_and_puts_its_input_back():
+    from tools.judge.references import central_differences, nudged
+
+    x = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=torch.float64)
+    results = nudged(lambda t: (t**2, None), (x,), x, 1e-6)
+    assert len(results) == 2 * x.numel() and torch.equal(x, torch.tensor([[1.0, -2.0], [0.5, 3.0]]).double())
+    dout = torch.ones_like(x)
+    assert torch.allclose(central_differences(results, x, dout, 1e-6), 2 * x, atol=1e-6)
+
+    def crashes(t):  # raises at the third call: the entry it moved is put back
+        crashes.calls += 1
+        if crashes.calls == 3:
+            raise ValueError("kata code crashed")
+        return (t.sum(),)
+
+    crashes.calls = 0
+    with pytest.raises(ValueError, match="crashed"):
+        nudged(crashes, (x,), x, 0.5)
+    assert torch.equal(x, torch.tensor([[1.0, -2.0], [0.5, 3.0]]).double())
+
+
+def test_a_result_handed_back_refilled_at_each_call_is_kept_as_it_was():
+    from tools.judge.references import nudged
+
+    x, buffer = torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+
+    def refills(t):
+        buffer.copy_(3 * t)
+        return (buffer,)
+
+    first, second = nudged(refills, (x,), x, 1e-3)[:2]
+    assert first[0].item() == 3e-3 and second[0].item() == -3e-3
