@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from tools.judge import limits, references, wire
+from tools.judge import limits, rebuilt, references, wire
 from tools.judge.processes import IGNORED
 from tools.judge.sandbox import Config, Sandbox, preload
 
@@ -92,11 +92,23 @@ def main(conn: Any, config: Config) -> None:
         "stand_in": sandbox.stand_in,
         "nudged": lambda bridge, fn, args, wrt, h: references.nudged(fn, args, wrt, float(h)),
     }
-    bridge = wire.Bridge(conn, "k", live=False, ops={k: _op(f) for k, f in ops.items()}, guard=sandbox.guard)
+    bridge = _KataBridge(conn, "k", live=False, ops={k: _op(f) for k, f in ops.items()}, guard=sandbox.guard)
     bridge.on_context, bridge.report = sandbox.on_context, sandbox.report
     with contextlib.suppress(wire.Gone, wire.Refused, KeyboardInterrupt):
         bridge.serve_forever()
     real_exit(0)
+
+
+class _KataBridge(wire.Bridge):
+    """The kata process's end. An error the judge raised while serving kata code (a KeyError from a dict of the
+    judge's spy net) reaches kata code as an exception of its own kind, not as the wire's RemoteError: kata code's
+    `except KeyError` catches it, and the verdict names it."""
+
+    def request(self, op: str, *args: Any) -> Any:
+        try:
+            return super().request(op, *args)
+        except wire.RemoteError as error:
+            raise rebuilt.of_kind(error.record, Exception) from None
 
 
 def _op(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -9,6 +9,7 @@ import os
 import pickle
 import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -213,3 +214,60 @@ def test_a_result_handed_back_refilled_at_each_call_is_kept_as_it_was():
 
     first, second = nudged(refills, (x,), x, 1e-3)[:2]
     assert first[0].item() == 3e-3 and second[0].item() == -3e-3
+
+
+def _in_the_loop(code: str) -> str:
+    """Code as it sits in train_model's loop over the batches (16 spaces in)."""
+    return textwrap.indent(textwrap.dedent(code).lstrip("\n"), " " * 16)
+
+
+UPDATE = _in_the_loop("""
+    for key, param in model.params.items():
+        param -= learning_rate * model.grads[key]
+""")
+JUDGES_ERRORS = {  # kata 8's update, rewritten: the spy net's dicts are the judge's, reached by messages
+    "wrong-key": _in_the_loop("""
+        params, grads = model.params, model.grads  # grads: a message after params came
+        for key in ("w1", "b1", "w2", "b2"):
+            params[key] -= learning_rate * grads[key]
+    """),
+    "caught": _in_the_loop("""
+        grads = model.grads
+        model.params  # a message: grads' items are not known here now
+        try:
+            grads["W3"]
+        except KeyError:
+            pass
+    """)
+    + UPDATE,
+}
+
+
+@pytest.fixture(scope="module")
+def judges_errors(tmp_path_factory) -> dict[str, list]:
+    from tools import stubs
+    from tools.manifest import by_module
+    from tools.run import supervisor
+    from tools.run.job import Job
+
+    jobs = []
+    for name, update in JUDGES_ERRORS.items():
+        package = tmp_path_factory.mktemp(name) / "katas"
+        stubs.write_package(package, stubbed=())
+        path = package / "train.py"
+        source = path.read_text(encoding="utf-8")
+        assert source.count(UPDATE) == 1
+        path.write_text(source.replace(UPDATE, update), encoding="utf-8")
+        jobs.append(Job.of([by_module("train")], root=package.parent))
+    return dict(zip(JUDGES_ERRORS, supervisor.run(jobs, workers=2)))
+
+
+def test_an_error_from_a_dict_of_the_judges_is_named_as_kata_code_would_meet_it(judges_errors):
+    failed = [o for o in judges_errors["wrong-key"] if not o.passed]
+    assert failed and all(o.blame == 8 for o in failed), failed
+    for o in failed:
+        assert "raised KeyError: 'w1'" in o.message and "RemoteError" not in o.message, o.message
+
+
+def test_kata_code_catches_a_keyerror_from_a_dict_of_the_judges(judges_errors):
+    assert all(o.passed for o in judges_errors["caught"]), [o.message for o in judges_errors["caught"]]
