@@ -250,7 +250,8 @@ def judges_errors(tmp_path_factory) -> dict[str, list]:
     from tools.run import supervisor
     from tools.run.job import Job
 
-    jobs = []
+    train, jobs = by_module("train"), []
+    assert train is not None
     for name, update in JUDGES_ERRORS.items():
         package = tmp_path_factory.mktemp(name) / "katas"
         stubs.write_package(package, stubbed=())
@@ -258,7 +259,7 @@ def judges_errors(tmp_path_factory) -> dict[str, list]:
         source = path.read_text(encoding="utf-8")
         assert source.count(UPDATE) == 1
         path.write_text(source.replace(UPDATE, update), encoding="utf-8")
-        jobs.append(Job.of([by_module("train")], root=package.parent))
+        jobs.append(Job.of([train], root=package.parent))
     return dict(zip(JUDGES_ERRORS, supervisor.run(jobs, workers=2)))
 
 
