@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 
 from tools.judge import said, sealed
@@ -151,15 +150,10 @@ def crash(error: BaseException, doing: str, kata: Kata | None) -> KataError:
     return KataError(f"{kata.label}: {text}", blame=kata.number)
 
 
-# Whether an earlier kata passes its own tests, by evidence: set by tools/plugin/deps.py, which judges them (the
-# judge does not import the plugin, which runs the supervisor). It answers "passes", "fails", or "unknown" (its
-# tests could not be run); while it is not set, a crash inside a kata's code is put on that kata, as before.
-own_tests: Callable[[Kata], str] | None = None
-
-
 def _own_verdict(kata: Kata) -> str:
+    """Whether kata passes its own tests (the session's own_tests); "unknown" if the judge could not tell."""
     try:
-        return own_tests(kata) if own_tests is not None else "unknown"
+        return session().own_tests(kata)
     except Exception:  # the judge's own trouble must not turn into a verdict: blame by the frame, as before
         return "unknown"
 

@@ -28,6 +28,9 @@ class Session:
     hung: dict[tuple[str, str], str] = field(default_factory=dict)  # (file, function) -> the message
     arm: Callable[[float], Any] = lambda seconds: contextlib.nullcontext()  # the supervisor's backstop
     tell: Callable[..., None] = lambda event, **data: None  # an event for the supervisor (tools/plugin/channel.py)
+    # Whether an earlier kata passes its own tests, by evidence: "passes", "fails" or "unknown" (its tests could not
+    # be run). The plugin judges them (tools/plugin/deps.py, which runs the supervisor: the judge may not import it).
+    own_tests: Callable[[Kata], str] = lambda kata: "unknown"
 
     def quarantine(self, file: str, function: str, message: str) -> None:
         """A function that did not finish (or ended the process) is not run again in this session: its later

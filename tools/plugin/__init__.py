@@ -31,7 +31,7 @@ from tools.judge.errors import KataError, fail
 from tools.manifest import ROOT, ManifestError, kata_of_test, katas
 from tools.plugin import options, report
 from tools.plugin.channel import CHANNEL, Channel
-from tools.plugin.deps import first_broken
+from tools.plugin.deps import first_broken, own_tests
 
 BASELINE = pytest.StashKey[dict[str, Any]]()  # torch's global settings as each test starts
 
@@ -58,7 +58,19 @@ def pytest_configure(config: pytest.Config) -> None:
     # Kata code runs in a process of its own, started now: before any test module is collected here.
     kata = sealed.Client(track, root, channel.folder, config.getoption("kata_memory") or processes.MEMORY_GB)
     kata.start()
-    start_session(Session(track, root, timeout, kata, hung=hung, arm=channel.arm, tell=channel.emit))
+    judged = functools.partial(report.judged_here, config)  # this run's whole verdicts: no second run of them
+    start_session(
+        Session(
+            track,
+            root,
+            timeout,
+            kata,
+            hung=hung,
+            arm=channel.arm,
+            tell=channel.emit,
+            own_tests=lambda earlier: own_tests(earlier, judged()),
+        )
+    )
     baseline = limits.world()
     baseline.update({"default dtype": __import__("torch").float32, "grad mode": True})
     config.stash[BASELINE] = baseline

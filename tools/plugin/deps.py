@@ -18,7 +18,6 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from tools import verdicts
-from tools.judge import blame
 from tools.judge.context import session as judging
 from tools.manifest import ROOT, Kata, by_number
 from tools.record import Outcome
@@ -82,18 +81,16 @@ def _problem(message: str, kata: Kata) -> str:
 _PASSES: dict[tuple, str] = {}  # a kata's own verdict on one content of the tree, judged once a process
 
 
-def own_tests(kata: Kata) -> str:
+def own_tests(kata: Kata, judged: Mapping[int, Sequence[Outcome]] | None = None) -> str:
     """Whether kata passes its own tests on the tree being judged: "passes", "fails" (it, or a kata it needs), or
     "unknown" (they could not be run). The judge asks it about the earlier kata whose code a crash happened in
-    (tools/judge/blame.py): that kata is blamed only when it fails them."""
+    (tools/judge/blame.py): that kata is blamed only when it fails them. judged: as for first_broken (the plugin
+    passes this run's, so that `grade` and a class, which judge kata by kata in order, start no second run)."""
     session = judging()
     package = session.package_dir()
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py")))).hexdigest()
     key = (str(session.root), session.track, kata.number, digest)
     if key not in _PASSES:
-        broken = first_broken([kata])
+        broken = first_broken([kata], judged)
         _PASSES[key] = "passes" if broken is None else "unknown" if broken[1].endswith("could not be run") else "fails"
     return _PASSES[key]
-
-
-blame.own_tests = own_tests  # the judge asks this module; it may not import it (tools.plugin runs the supervisor)
