@@ -115,3 +115,18 @@ def test_bad_data_files_are_one_message(tmp_path: Path, case: str, said: str) ->
         data.load_dataset("mnist", tmp_path, download=False)
     assert said in str(caught.value), str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_digits_are_read_once_and_each_call_gets_its_own_tensors() -> None:
+    """The digits file is read once a process (a class's workers share their parent's reading), and kata code that
+    writes into the digits one call gave (they cross to it as tensors) changes nothing the next call gives."""
+    first = data.load_digits()
+    assert (first.train_images.shape, first.test_images.shape) == ((1437, 8, 8), (360, 8, 8))
+    assert first.train_images.dtype == torch.uint8 and int(first.train_images.max()) == 255
+    assert first.train_labels[:10].tolist() == list(range(10))
+    for tensor in first:
+        tensor.zero_()
+    again = data.load_digits()
+    assert data._digits_table.cache_info().misses == 1  # (the file's path is the same each time)
+    assert again.train_labels[:10].tolist() == list(range(10))
+    assert int(again.train_images.max()) == 255 and int(again.test_labels.max()) == 9
