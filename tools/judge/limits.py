@@ -199,8 +199,21 @@ def world() -> dict[str, Any]:
         "deterministic algorithms": torch.are_deterministic_algorithms_enabled(),
     }
     if hasattr(torch, "get_default_device"):
-        settings["default device"] = torch.get_default_device()
+        settings["default device"] = _default_device()
     return settings
+
+
+_CPU = torch.device("cpu")
+
+
+def _default_device() -> torch.device:
+    """torch.get_default_device(), without its look through the stack of modes when there is none (the usual case:
+    it runs twice at every request; set_default_device enters a mode)."""
+    no_mode = getattr(torch._C, "_len_torch_function_stack", None)
+    context = getattr(getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None), "device_context", None)
+    if no_mode is not None and no_mode() == 0 and context is None:
+        return _CPU
+    return torch.get_default_device()
 
 
 def restore(settings: Mapping[str, Any]) -> None:

@@ -121,13 +121,13 @@ class Sandbox:
         caught: list[warnings.WarningMessage] = []
         try:
             with (
-                self.watching(),
                 limits.time_limit(max(left, 0.05), max(wall_left, 0.1)) as clock,
                 warnings.catch_warnings(record=True) as caught,  # type: ignore[assignment]
             ):
                 warnings.simplefilter("always")  # each one, to be said once per test by the judge
                 try:
-                    result = run()
+                    with self.watching():  # innermost: what the request runs is traced, not this machinery
+                        result = run()
                     if self.unreported:  # raised in a __del__ or a thread while it ran: the call failed
                         raise Recorded(self.unreported.pop(0))
                     return result
@@ -175,12 +175,16 @@ class Sandbox:
     def watching(self) -> Iterator[None]:
         """Record which katas' functions run; stop at once a function known to loop forever."""
 
+        files, ran, hung, lookup = self.files, self.ran, self.hung, self.kata_of_file  # (called at every call)
+
         def tracer(frame: Any, event: str, arg: Any) -> None:
             code = frame.f_code
-            number = self.kata_of_file(code.co_filename)
+            number = files.get(code.co_filename, -1)
+            if number == -1:
+                number = lookup(code.co_filename)
             if number is not None and code.co_name != "<module>":
-                self.ran.add(number)
-                message = self.hung.get((code.co_filename, code.co_name))
+                ran.add(number)
+                message = hung.get((code.co_filename, code.co_name))
                 if message:
                     raise limits.Stopped(message)
 

@@ -20,10 +20,12 @@ import contextlib
 import multiprocessing
 import os
 import re
+import select
 import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +87,7 @@ class Client:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="kata-sealed-"))
         self.process: Any = None
         self.bridge: _JudgeBridge | None = None
+        self._ready: Callable[[float], bool] = lambda seconds: True  # something to read within seconds (start)
         atexit.register(self.close)  # before multiprocessing's own handler, which would wait for it (LIFO)
         self.launches = 0
         self.ran: set[int] = set()
@@ -113,6 +116,7 @@ class Client:
         process.start()
         theirs.close()
         self.process, self.over_memory, self.timed_out, self.paused_by = process, False, False, None
+        self._ready = _readiness(mine)
         bridge = _JudgeBridge(mine, "j", live=True)
         bridge.client = self
         bridge.context, bridge.on_report = self.context, self.on_report
@@ -146,7 +150,7 @@ class Client:
         assert self.bridge is not None
         allowed = STARTUP if self.starting else max(self.limit * limits.WALL_FACTOR - self.used, 0.1) + GRACE
         deadline = time.monotonic() + allowed
-        while not self.bridge.conn.poll(0.1):
+        while not self._ready(0.1):
             if not self.process.is_alive():
                 return  # the read that follows finds the connection closed
             stopped = _stopped_by(self.process.pid)
@@ -273,6 +277,16 @@ class Client:
     def take_world_change(self) -> list[str]:
         found, self.world_change[:] = self.world_change[:], []
         return found
+
+
+def _readiness(conn: Any) -> Callable[[float], bool]:
+    """Whether the connection has something to read within t seconds: one poll object for the connection's life
+    where there is poll (Connection.poll builds a selector at every call, a tenth of a small request's cost)."""
+    if not hasattr(select, "poll"):  # Windows
+        return conn.poll
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    return lambda t: bool(poller.poll(t * 1000))
 
 
 def _reap(process: Any, seconds: float) -> None:
