@@ -58,7 +58,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # Kata code runs in a process of its own, started now: before any test module is collected here.
     kata = sealed.Client(track, root, channel.folder, config.getoption("kata_memory") or processes.MEMORY_GB)
     kata.start()
-    judged = functools.partial(report.judged_here, config)  # this run's whole verdicts: no second run of them
     start_session(
         Session(
             track,
@@ -68,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
             hung=hung,
             arm=channel.arm,
             tell=channel.emit,
-            own_tests=lambda earlier: own_tests(earlier, judged()),
+            own_tests=lambda earlier: own_tests(earlier, report.judged_here(config)),  # this run's: no second run
         )
     )
     baseline = limits.world()
