@@ -42,11 +42,23 @@ class Proxy:
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_meta", meta)
         object.__setattr__(self, "_now", None)  # a live view's items as they were lent: (when, items)
+        object.__setattr__(self, "_held", (-1, {}))  # live views read from its own attributes: (when, name -> view)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return self._bridge.request("getattr", self, name)
+        bridge, (when, held) = self._bridge, self._held
+        if when == bridge.exchanges and name in held:
+            return held[name]
+        value = bridge.request("getattr", self, name)
+        if isinstance(value, _Live) and value._meta.get("held"):
+            # Until the next message either way nothing of the judge's runs: the attribute still holds this view
+            # (`model.grads[key]` in a loop over the keys costs one message, not one per key).
+            if when != bridge.exchanges:
+                held = {}
+                object.__setattr__(self, "_held", (bridge.exchanges, held))
+            held[name] = value
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._bridge.request("setattr", self, name, value)
@@ -159,8 +171,21 @@ def _getattr(bridge: Any, obj: Any, name: str) -> Any:
         found = bridge._lend(value)
         found[3]["as"] = type(value).__name__
         found[3]["now"] = snapshot(bridge, value)
+        found[3]["held"] = _plain_attribute(obj, name, value)
         return Lent(found)
     return value
+
+
+def _plain_attribute(obj: Any, name: str, value: Any) -> bool:
+    """Whether obj.name is read from obj's own __dict__, no code of its class running (no property, no
+    __getattribute__): read again before the judge's code runs again, it is the same value, so the other end may
+    keep it until then."""
+    cls = type(obj)
+    return (
+        cls.__getattribute__ is object.__getattribute__
+        and not any(name in vars(c) for c in cls.__mro__)
+        and getattr(obj, "__dict__", {}).get(name) is value
+    )
 
 
 def _items(bridge: Any, obj: Any) -> list:

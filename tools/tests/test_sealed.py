@@ -40,6 +40,14 @@ class Net:
     def bump(self) -> None:
         self.params["W"] = torch.ones(2)
 
+    def swap(self) -> None:
+        self.params = {"W": torch.full((2,), 7.0)}
+
+    @property
+    def fresh(self) -> dict:  # a new dict at every read: code of the class runs
+        self.log.append("read")
+        return {"n": len(self.log)}
+
 
 def _add_one(bridge: wire.Bridge, x: torch.Tensor) -> None:
     x.add_(1)  # answers None: x comes back with the sweep of tensors changed in place
@@ -67,6 +75,16 @@ def _step_counted(bridge: wire.Bridge, net: Net) -> int:
     return messages
 
 
+def _read_again(bridge: wire.Bridge, net: Net) -> tuple:
+    before = bridge.exchanges
+    views = [net.params for _ in range(4)]  # a plain attribute read again, nothing of the judge's run: one message
+    once = bridge.exchanges - before
+    net.swap()  # the judge's code runs: the next read asks again
+    after = net.params
+    fresh = [net.fresh["n"] for _ in range(2)]  # a property: its code runs at every read
+    return once, all(v is views[0] for v in views), float(views[0]["W"][0]), float(after["W"][0]), fresh
+
+
 def kata_ops() -> dict:
     """What a kata process could do with what the judge gives it."""
     return {
@@ -78,6 +96,7 @@ def kata_ops() -> dict:
         "make": lambda bridge: Net(),
         "reread": _reread,
         "step_counted": _step_counted,
+        "read_again": _read_again,
     }
 
 
@@ -146,6 +165,13 @@ def test_a_step_on_a_dict_of_the_judges_costs_no_message_and_reaches_the_judge(e
     net = Net()
     assert ends.request("step_counted", net) == 0
     assert torch.equal(net.params["W"], torch.full((2,), -1.0)) and net.log == [1]
+
+
+def test_an_attribute_of_the_judges_read_again_before_its_code_runs_costs_no_message(ends):
+    once, same, first, after, fresh = ends.request("read_again", Net())
+    assert (once, same) == (2, True)  # the request and its answer
+    assert (first, after) == (0.0, 7.0)  # read again once the judge's code ran: the dict it holds now
+    assert fresh == [1, 2]
 
 
 def test_an_object_of_the_kata_stays_there_and_its_attributes_come_by_value(ends):
