@@ -3,9 +3,9 @@
 The kata process (tools/judge/kata_process.py) holds one Sandbox, and nothing of the tests. Each request
 runs as the judge ran kata code in its own process before: under the test's time limit (processor and
 clock; a wait inside one C call is the judge's to end, after faulthandler has written where it was),
-watching which katas' functions run and refusing one that already ran past its limit, and with torch's
-global settings checked after. Whatever kata code patches here (the judge's modules, pytest, torch)
-stays here.
+watching which katas' functions run and refusing one that already ran past its limit (watched.py), and
+with torch's global settings checked after. Whatever kata code patches here (the judge's modules, pytest,
+torch) stays here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import signal
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from tools.judge import limits, wire
+from tools.judge.watched import Watch
 from tools.manifest import Kata, by_module, closure
 
 OUTPUT_SENT = 200_000  # characters of output per answer at most; the rest is counted, not sent
@@ -61,10 +62,13 @@ class Sandbox:
     unreported: list[dict[str, Any]] = field(default_factory=list)  # errors no caller saw (a __del__, a thread)
     baseline: dict[str, Any] = field(default_factory=dict)
     rng: bytes = b""
-    files: dict[str, int | None] = field(default_factory=dict)
     output: list[tuple[Any, int]] = field(default_factory=list)  # capture file, offset read up to
     warned: list[list[Any]] = field(default_factory=list)  # [category, message, file, line] since the last answer
     forked: bool = False  # kata code forked during this request (os.register_at_fork, set by the kata process)
+    watch: Watch = field(init=False)  # which katas' code runs; a stop for a quarantined function
+
+    def __post_init__(self) -> None:
+        self.watch = Watch(self.package_dir, self.config.track)
 
     @property
     def package_dir(self) -> Path:
@@ -126,7 +130,7 @@ class Sandbox:
             ):
                 warnings.simplefilter("always")  # each one, to be said once per test by the judge
                 try:
-                    with self.watching():  # innermost: what the request runs is traced, not this machinery
+                    with self.watch.watching(self.ran, self.hung):  # innermost: the request, not this machinery
                         result = run()
                     if self.unreported:  # raised in a __del__ or a thread while it ran: the call failed
                         raise Recorded(self.unreported.pop(0))
@@ -163,34 +167,6 @@ class Sandbox:
                 if found not in self.warned:
                     self.warned.append(found)
 
-    def kata_of_file(self, filename: str) -> int | None:
-        number = self.files.get(filename, -1)
-        if number == -1:
-            path = Path(filename)
-            kata = by_module(path.stem) if path.parent == self.package_dir else None
-            number = self.files[filename] = kata.number if kata else None
-        return number
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        """Record which katas' functions run; stop at once a function known to loop forever."""
-
-        files, ran, hung, lookup = self.files, self.ran, self.hung, self.kata_of_file  # (called at every call)
-
-        def tracer(frame: Any, event: str, arg: Any) -> None:
-            code = frame.f_code
-            number = files.get(code.co_filename, -1)
-            if number == -1:
-                number = lookup(code.co_filename)
-            if number is not None and code.co_name != "<module>":
-                ran.add(number)
-                message = hung.get((code.co_filename, code.co_name))
-                if message:
-                    raise limits.Stopped(message)
-
-        with _tracing(tracer):
-            yield
-
     # -- the operations ----------------------------------------------------------------------------
 
     def begin(self, bridge: wire.Bridge, limit: float, hung: list) -> None:
@@ -221,7 +197,7 @@ class Sandbox:
             raise Recorded({"type": "LookupError", "ancestors": ["LookupError"], "message": module, "frames": []})
         track = self.config.track
         try:
-            with self.not_watching():
+            with self.watch.paused():
                 self.package()
         except BaseException as error:
             doing = f"importing {track}/__init__.py"
@@ -248,7 +224,7 @@ class Sandbox:
         if name not in sys.modules and need.module not in self.unusable:
             before = limits.world()
             try:
-                with self.not_watching():
+                with self.watch.paused():
                     importlib.import_module(name)
                 if self.unreported:  # the file's top level raised where no caller sees it: the import failed
                     raise Recorded({**self.unreported.pop(0), "kata": need.module})
@@ -290,10 +266,6 @@ class Sandbox:
                 }
             )
 
-    def not_watching(self) -> contextlib.AbstractContextManager[None]:
-        """No watching in the block (an import: a module's top level is not the kata's code running)."""
-        return _tracing(None)
-
     def probe(self, bridge: wire.Bridge, fn: Any, leaves: list, others: list) -> dict[str, Any]:
         """Call fn on leaves that require grad, as torch.autograd runs a layer, and say whether its first result
         stays in autograd's graph, with the gradients autograd gives each input (None where unreached)."""
@@ -315,16 +287,6 @@ class Sandbox:
         """An object of the tests' own (tests/stand_ins.py), made here, where the kata's autograd can reach it."""
         module = importlib.import_module("tests.stand_ins")
         return getattr(module, name)(*args)
-
-
-@contextlib.contextmanager
-def _tracing(tracer: Any) -> Iterator[None]:
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        yield
-    finally:
-        sys.settrace(previous)
 
 
 def end_children() -> None:
