@@ -3,7 +3,7 @@
     python -m tools.maintainer.digits_bar [--seeds 20]
 
 Trains TwoLayerNet(64, 64, 10) exactly as tests/test_train.py's
-test_your_pipeline_learns_real_handwritten_digits does (10 epochs, lr 0.2, batch 16, the 1,437
+test_your_pipeline_learns_real_handwritten_digits does (tools/data.DIGITS_RUN; the 1,437
 first of scikit-learn's digits, judged on the last 360), once with the reference and once with
 each broken variant of solutions/train.py below, for seeds 0 to N-1, and prints the held-out
 accuracy of each: lowest, highest, and with seed 0 (the test's). The bar (DIGITS_BAR in the test)
@@ -94,14 +94,14 @@ def accuracy(train: Any, seed: int) -> float:
     import torch
 
     from solutions import TwoLayerNet
-    from tools.data import load_digits
+    from tools.data import DIGITS_RUN, load_digits
 
     digits = load_digits()
     mean, std = STATS["digits"]
     x, vx = ((train.flatten_images(i) / 255 - mean) / std for i in (digits.train_images, digits.test_images))
     torch.manual_seed(seed)
     net = TwoLayerNet(64, 64, 10)
-    history = train.train_model(net, x, digits.train_labels, vx, digits.test_labels, 10, 0.2, 16)
+    history = train.train_model(net, x, digits.train_labels, vx, digits.test_labels, *DIGITS_RUN)
     return float(history["validation_accuracy"][-1])
 
 
