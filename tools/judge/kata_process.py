@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ def main(conn: Any, config: Config) -> None:
         "nudged": lambda bridge, fn, args, wrt, h: references.nudged(fn, args, wrt, float(h)),
     }
     bridge = _KataBridge(conn, "k", live=False, ops={k: _op(f) for k, f in ops.items()}, guard=sandbox.guard)
-    bridge.on_context, bridge.report = sandbox.on_context, sandbox.report
+    bridge.on_context, bridge.report = partial(sandbox.on_context, bridge), sandbox.report
     with contextlib.suppress(wire.Gone, wire.Refused, KeyboardInterrupt):
         bridge.serve_forever()
     real_exit(0)

@@ -76,7 +76,10 @@ class Sandbox:
 
     # -- what the judge says with each request, and what the answer says back ------------------
 
-    def on_context(self, said: dict[str, Any]) -> None:
+    def on_context(self, bridge: wire.Bridge, said: dict[str, Any]) -> None:
+        begin = said.get("begin")  # a new test, said with its first request
+        if type(begin) is list and len(begin) == 2:
+            self.begin(bridge, *begin)
         if "grad" in said:
             torch.set_grad_enabled(bool(said["grad"]))
         rng = said.get("rng")

@@ -316,12 +316,13 @@ class Bridge:
 
     def _next(self) -> tuple[str, Any, dict]:
         kind, body, said, updates = self.receive()
+        said = said if type(said) is dict else {}
+        if kind == "ask":  # first: what is said may start a new test, which forgets the last one's tensors
+            self.on_context(said)
         for update in updates if type(updates) is list else ():
             self.decode(update)
-        said = said if type(said) is dict else {}
         if kind == "ask":
             self.forget(said.get("forget"))
-            self.on_context(said)
         return kind, body, said
 
     def serve(self, body: Any) -> None:

@@ -299,3 +299,26 @@ def test_an_error_from_a_dict_of_the_judges_is_named_as_kata_code_would_meet_it(
 
 def test_kata_code_catches_a_keyerror_from_a_dict_of_the_judges(judges_errors):
     assert all(o.passed for o in judges_errors["caught"]), [o.message for o in judges_errors["caught"]]
+
+
+def test_a_new_test_is_said_with_its_first_request(tmp_path):
+    """A kata process that has answered before hears of a new test (its time limit, the functions quarantined, a
+    clean slate) with the test's first request: no message of its own. A new kata process is asked at once."""
+    from tools.judge import sealed
+
+    client = sealed.Client("solutions", ROOT, tmp_path)
+    x = torch.tensor([-1.0, 2.0])
+    try:
+        client.start()
+        client.begin(10.0, {}, set())
+        assert client.bridge is not None and client.bridge.exchanges == 2  # a new process: asked at once
+        assert torch.equal(client.load("relu", "relu_forward")(x)[0], torch.tensor([0.0, 2.0]))
+        before = client.bridge.exchanges
+        client.begin(10.0, {("elsewhere/relu.py", "relu_forward"): "it ran past its limit before"}, set())
+        assert client.bridge.exchanges == before
+        with pytest.raises(BaseException, match="ran past its limit before"):
+            client.load("relu", "relu_forward")(x)
+        client.begin(10.0, {}, set())  # the quarantine was that test's only
+        assert torch.equal(client.load("relu", "relu_forward")(x)[0], torch.tensor([0.0, 2.0]))
+    finally:
+        client.close()
