@@ -40,5 +40,5 @@ from tools.judge.limits import (  # noqa: F401  # noqa: F401
     time_limit,
     world,
 )
-from tools.judge.references import autograd, linspace, rand  # noqa: F401
+from tools.judge.references import autograd, linspace, rand, seed  # noqa: F401
 from tools.mistakes import Cause, as_cause, cause  # noqa: F401

@@ -205,7 +205,7 @@ def test_autograd_grads_are_torch_autograds_and_leave_the_net_alone():
 
 def test_your_backward_agrees_with_autograd():
     model_mod = judge.load("model")
-    torch.manual_seed(5)
+    judge.seed(5)
     net = judge.call(model_mod.TwoLayerNet, 8, 6, 4)
     # Non-zero biases: no pre-activation lands exactly on 0, where autograd's |x| has slope 0.
     net.params = {**net.params, "b1": 0.1 * torch.randn(6), "b2": 0.1 * torch.randn(4)}

@@ -11,7 +11,7 @@ KEYS = {"W1", "b1", "W2", "b2"}
 
 
 def make(inp, hidden, out, seed=0):
-    torch.manual_seed(seed)
+    judge.seed(seed)
     params = judge.call(mod.init_params, inp, hidden, out)
     if not isinstance(params, dict):
         raise judge.fail(f"init_params returned {judge.kind(params)}; expected a dict of four tensors.")

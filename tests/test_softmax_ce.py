@@ -123,6 +123,17 @@ def fitting(got, mistakes):
     return {judge.cause(*fits): got} if fits else {}
 
 
+def close_naming(name, got, want, mistakes, rtol, atol, nonfinite_too=True):
+    """judge.close, naming the mistakes that fit got (`fitting`); `mistakes` gives them when called, only when got
+    is not close (each builds its wrong variant). nonfinite_too: one that fits also explains NaNs and infs."""
+    try:
+        judge.close(name, got, want, rtol=rtol, atol=atol)
+    except judge.KataError:
+        fits = fitting(got, mistakes())
+        judge.close(name, got, want, fits, rtol, atol, nonfinite=next(iter(fits), None) if nonfinite_too else None)
+        raise
+
+
 def nonfinite(got, mistakes):
     """The cause(s) of NaN or inf values in got, for judge.close; None when no mistake gives them."""
     return next(iter(fitting(got, mistakes)), None)
@@ -155,8 +166,7 @@ def check_softmax(s, rtol=1e-5, atol=1e-7):
     saved = s.clone()
     want = torch.softmax(s.double(), dim=1).to(s.dtype)
     p = judge.call(mod.softmax, s, explain=explain(saved))
-    mistakes = fitting(p, softmax_mistakes(saved, p))
-    judge.close("p", p, want, mistakes, rtol=rtol, atol=atol, nonfinite=next(iter(mistakes), None))
+    close_naming("p", p, want, lambda: softmax_mistakes(saved, p), rtol, atol)
     judge.unchanged("scores", saved, s, {"softmax_ce/softmax-in-place": saved - rowmax(saved)})
     # Again with scores requiring grad: p must stay in autograd's graph, with torch's gradient.
     judge.in_graph(softmax_as_a_pair, (s,), ("p", "nothing"), lambda t: torch.softmax(t, dim=1), explain=explain(saved))
@@ -196,9 +206,8 @@ def check_loss(s, labels, rtol=1e-5, atol=1e-7):
             + ("" if cause else " Average over the batch; do not keep a dimension."),
             cause,
         )
-    mistakes = fitting(loss, loss_mistakes(saved, labels, want_loss))
-    judge.close("loss", loss, want_loss, mistakes, rtol=rtol, atol=atol, nonfinite=next(iter(mistakes), None))
-    judge.close("dscores", ds, want_ds, fitting(ds, grad_mistakes(saved, labels, want_ds)), rtol=rtol, atol=atol)
+    close_naming("loss", loss, want_loss, lambda: loss_mistakes(saved, labels, want_loss), rtol, atol)
+    close_naming("dscores", ds, want_ds, lambda: grad_mistakes(saved, labels, want_ds), rtol, atol, False)
     judge.unchanged("scores", saved, s, {"softmax_ce/loss-in-place": saved - rowmax(saved)})
     judge.unchanged("labels", saved_labels, labels)
     # Again with scores requiring grad, as torch.autograd would run it: the loss must stay in the graph.

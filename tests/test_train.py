@@ -56,7 +56,7 @@ def test_flatten_any_size_with_a_channel_dimension_and_a_batch_of_one():
 def train(net, n=20, n_epochs=2, learning_rate=0.1, batch_size=6, seed=0):
     x, labels = train_spy.make_data(n, seed=seed)
     vx, vlabels = train_spy.make_data(7, seed=seed + 1)
-    torch.manual_seed(seed)
+    judge.seed(seed)
     args = (net, x, labels, vx, vlabels, n_epochs, learning_rate, batch_size)
     history = judge.call(mod.train_model, *args)
     return history, x, labels, vx, vlabels
@@ -238,7 +238,7 @@ def test_your_network_learns_separable_data():
     net_mod = judge.load("model")
     x, labels = blobs(300)
     vx, vlabels = blobs(150, seed=1)
-    torch.manual_seed(0)
+    judge.seed(0)
     net = judge.call(net_mod.TwoLayerNet, 10, 16, 3)
     history = judge.call(mod.train_model, net, x, labels, vx, vlabels, 15, 0.5, 16)
     check_history(history, 15)
@@ -285,7 +285,7 @@ def test_your_pipeline_learns_real_handwritten_digits():
 
     mean, std = STATS["digits"]
     x, vx = ((flat / 255 - mean) / std for flat in (x, vx))  # as `nox -s train -- --dataset digits` does
-    torch.manual_seed(0)
+    judge.seed(0)
     net = judge.call(net_mod.TwoLayerNet, 64, 64, 10)
     run = data.DIGITS_RUN
     history = judge.call(mod.train_model, net, x, digits.train_labels, vx, digits.test_labels, *run)

@@ -119,6 +119,7 @@ def by_module(module: str) -> Kata | None:
     return next((k for k in katas() if k.module == module), None)
 
 
+@functools.lru_cache(maxsize=4096)  # (the judge asks it about each test several times: ten hooks a test)
 def kata_of_test(test: str | Path) -> Kata | None:
     """The kata a test file judges: tests/test_<module>.py, named from the repository root or absolutely, or a
     pytest node id in it ('tests/test_relu.py::test_x'); None for any other file."""

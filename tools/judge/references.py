@@ -58,3 +58,10 @@ def linspace(shape: tuple[int, ...], low: float = -4.0, high: float = 4.0, dtype
 
 def rand(*shape: int, generator: torch.Generator | None = None, dtype=torch.float64) -> Tensor:
     return torch.randn(*shape, generator=generator, dtype=dtype)
+
+
+def seed(n: int) -> None:
+    """torch.manual_seed(n) for the generator kata code draws from (the CPU's: the judge sends its state with the
+    next call), without the rest of torch.manual_seed: it queues each accelerator's seeding with a stack trace,
+    about 1 ms deep inside pytest."""
+    torch.default_generator.manual_seed(n)

@@ -37,6 +37,10 @@ class Forgetful(MutableMapping):
     def __len__(self) -> int:
         return len(self.refs)
 
+    def live(self) -> list[tuple[tuple[str, int], torch.Tensor]]:
+        """(key, tensor) for each tensor still held: what `items()` gives, without a lookup per key."""
+        return [(key, tensor) for key, ref in list(self.refs.items()) if (tensor := ref()) is not None]
+
     def take_dropped(self) -> list[tuple[str, int]]:
         """The keys of tensors let go since the last call, now out of the table."""
         count = len(self.dropped)  # (one appended meanwhile stays for the next call)
@@ -69,7 +73,7 @@ def tensor_value(data: tuple) -> torch.Tensor:
 
 def signature(tensor: torch.Tensor) -> tuple:
     """What changes when a tensor is changed in place, by an operation or by assigning its .data."""
-    return (tensor._version, tensor.requires_grad, tensor.data_ptr(), tuple(tensor.shape), tensor.dtype)
+    return (tensor._version, tensor.requires_grad, tensor.data_ptr(), tensor.shape, tensor.dtype)
 
 
 def overwrite(tensor: torch.Tensor, value: torch.Tensor) -> None:

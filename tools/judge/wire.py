@@ -236,7 +236,9 @@ class Bridge:
 
     def sweep(self) -> list:
         """Every known tensor changed in place here since it was last in step with the other end."""
-        changed = [t for key, t in list(self.tensors.items()) if self.synced.get(key) != signature(t)]
+        tensors, synced = self.tensors, self.synced.get  # (at every message, over every tensor of the test)
+        held = tensors.live() if isinstance(tensors, Forgetful) else list(tensors.items())
+        changed = [t for key, t in held if synced(key) != signature(t)]
         if len(self.synced) > 2 * len(self.tensors) + 100:  # forget the keys of tensors let go
             self.synced = {key: self.synced[key] for key in list(self.tensors.keys()) if key in self.synced}
         return [self._tensor(t, swept=True) for t in changed]

@@ -150,6 +150,7 @@ def scaffold(name: str) -> list[str]:
         path.write_text(text.rstrip("\n") + "\n" + entry, encoding="utf-8", newline="\n")
     mistakes.catalogue.cache_clear()
     manifest.katas.cache_clear()
+    manifest.kata_of_test.cache_clear()
     katas()  # the manifest with the new entry loads, or this stops with its one line
     generated.write()
     return [*(p.relative_to(ROOT).as_posix() for p in written), "tools/manifest.toml", "tests/mistakes.toml"]
