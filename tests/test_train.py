@@ -5,6 +5,7 @@ import math
 import torch
 
 from tests import judge, train_spy
+from tools import data
 
 mod = judge.load("train")
 
@@ -218,8 +219,8 @@ def test_the_history_has_one_entry_per_epoch():
                 f"of each batch's output against its own rows' labels) is {want_loss:.6f}.",
                 judge.cause(*fitting) if fitting else None,
             )
-        for key, data, target in (("train_accuracy", x, labels), ("validation_accuracy", vx, vlabels)):
-            want = (net._out(data, params).argmax(-1) == target).double().mean().item()
+        for key, inputs, target in (("train_accuracy", x, labels), ("validation_accuracy", vx, vlabels)):
+            want = (net._out(inputs, params).argmax(-1) == target).double().mean().item()
             if abs(history[key][epoch] - want) > 1e-6:
                 raise judge.fail(
                     f"history['{key}'][{epoch}] is {history[key][epoch]:.4f}; the accuracy after epoch "
@@ -227,30 +228,36 @@ def test_the_history_has_one_entry_per_epoch():
                 )
 
 
-def blobs(n, classes=3, dim=10, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    centres = 3 * torch.randn(classes, dim, generator=torch.Generator().manual_seed(99))
-    labels = torch.randint(0, classes, (n,), generator=g)
-    return centres[labels] + torch.randn(n, dim, generator=g), labels
+# The net starts from the judge's parameters (tools/data.separable_start: He's scale, as kata 6's reference draws
+# them with seed 0): kata 6 judges init_params, and some starts of a correct init stall this small net on a class
+# it never predicts. `python -m tools.maintainer.separable_bar` (20 seeds): the reference passes at every seed from
+# this start in 10 epochs; from its own init, at 18 (as it did in the 15 epochs this test once trained). Broken
+# updates (never, climbing, ten times the step, W1 or W2 climbing, labels out of step with the rows) fail at seed 0,
+# this test's, and pass at 1 seed of 20 at most. Slips that still learn (no learning rate, a frozen layer, one
+# batch an epoch) pass here: the tests above catch those.
 
 
 def test_your_network_learns_separable_data():
     net_mod = judge.load("model")
-    x, labels = blobs(300)
-    vx, vlabels = blobs(150, seed=1)
-    judge.seed(0)
+    x, labels = data.blobs(300)
+    vx, vlabels = data.blobs(150, seed=1)
     net = judge.call(net_mod.TwoLayerNet, 10, 16, 3)
-    history = judge.call(mod.train_model, net, x, labels, vx, vlabels, 15, 0.5, 16)
-    check_history(history, 15)
+    net.params = data.separable_start(10, 16, 3)
+    judge.seed(0)
+    epochs = data.SEPARABLE_RUN.n_epochs
+    history = judge.call(mod.train_model, net, x, labels, vx, vlabels, *data.SEPARABLE_RUN)
+    check_history(history, epochs)
     loss, acc = history["train_loss"], history["validation_accuracy"]
     if not loss[-1] < 0.5 * loss[0]:
         raise judge.fail(
-            f"the training loss went from {loss[0]:.4f} to {loss[-1]:.4f} in 15 epochs; it should fall "
+            f"the training loss went from {loss[0]:.4f} to {loss[-1]:.4f} in {epochs} epochs; it should fall "
             "to less than half. If other tests of kata 8 fail, fix those first; if not, check the update: "
             "params[key] -= learning_rate * grads[key]."
         )
     if not acc[-1] >= 0.9:
-        raise judge.fail(f"validation accuracy after 15 epochs is {acc[-1]:.1%} on easy data; expected at least 90 %.")
+        raise judge.fail(
+            f"validation accuracy after {epochs} epochs is {acc[-1]:.1%} on easy data; expected at least 90 %."
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,8 +276,6 @@ DIGITS_BAR = 0.85
 
 
 def test_your_pipeline_learns_real_handwritten_digits():
-    from tools import data
-
     try:
         digits = data.load_digits()
     except data.DataUnavailable as error:  # never a skip: a kata's test passes or fails

@@ -49,6 +49,37 @@ class DigitsRun(NamedTuple):
 DIGITS_RUN = DigitsRun()
 
 
+class SeparableRun(NamedTuple):
+    """How kata 8's separable-data test trains TwoLayerNet(10, 16, 3) on three blobs (tests/test_train.py), and
+    tools/maintainer/separable_bar.py with it: train_model's last three arguments."""
+
+    n_epochs: int = 10
+    learning_rate: float = 0.5
+    batch_size: int = 16
+
+
+SEPARABLE_RUN = SeparableRun()
+
+
+def blobs(n: int, classes: int = 3, dim: int = 10, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """n points around `classes` fixed centres (3 apart in each of dim directions, on average), and their labels."""
+    g = torch.Generator().manual_seed(seed)
+    centres = 3 * torch.randn(classes, dim, generator=torch.Generator().manual_seed(99))
+    labels = torch.randint(0, classes, (n,), generator=g)
+    return centres[labels] + torch.randn(n, dim, generator=g), labels
+
+
+def separable_start(inp: int, hidden: int, out: int) -> dict[str, Tensor]:
+    """The parameters the separable-data test starts the net from: as kata 6's reference draws them, seed 0."""
+    g = torch.Generator().manual_seed(0)
+    return {
+        "W1": torch.randn(hidden, inp, generator=g) * (2 / inp) ** 0.5,
+        "b1": torch.zeros(hidden),
+        "W2": torch.randn(out, hidden, generator=g) * (2 / (hidden + out)) ** 0.5,
+        "b2": torch.zeros(out),
+    }
+
+
 class DataUnavailable(Exception):
     """The data set is neither on disk nor downloadable; the message says what to do."""
 
