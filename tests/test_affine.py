@@ -57,7 +57,9 @@ def backward_diagnoses(x, W, dout, dx, dW, db):
 
 def check_forward(x, W, b):
     saved = [t.clone() for t in (x, W, b)]
-    out, cache = judge.unpack(judge.call(mod.affine_forward, x, W, b, explain=FORWARD_CRASH), ("out", "cache"))
+    out, cache = judge.unpack(
+        judge.call(mod.affine_forward, x, W, b, explain=FORWARD_CRASH, graph=True), ("out", "cache")
+    )
     judge.close("out", out, reference_forward(x, W, b), forward_diagnoses(x, W, b), rtol=1e-4, atol=1e-5)
     for name, before, after in zip(("x", "W", "b"), saved, (x, W, b)):
         judge.unchanged(name, before, after)

@@ -49,7 +49,7 @@ def check(y, labels, rtol=1e-5, atol=1e-7):
     expected_dy = expected_dy.to(y.dtype)
     what = diagnoses(saved_y, labels, expected_loss, expected_dy)
     explain = {r"size of tensor|shape|must match": "l2/one-hot-too-narrow"}
-    loss, dy = judge.unpack(judge.call(mod.l2_loss, y, labels, explain=explain), ("loss", "dy"))
+    loss, dy = judge.unpack(judge.call(mod.l2_loss, y, labels, explain=explain, graph=True), ("loss", "dy"))
     if isinstance(loss, float):
         raise judge.fail(
             f"l2_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.", judge.cause("l2/item")

@@ -34,7 +34,7 @@ def check(x, dout):
     saved_x, saved_dout = x.clone(), dout.clone()
     what = diagnoses(saved_x, saved_dout)
     (want,) = judge.autograd(torch.relu, (x,), dout)
-    out, cache = judge.unpack(judge.call(mod.relu_forward, x), ("out", "cache"))
+    out, cache = judge.unpack(judge.call(mod.relu_forward, x, graph=True), ("out", "cache"))
     judge.close("out", out, saved_x * (saved_x > 0), what["forward"])
     judge.unchanged("x", saved_x, x, what["x"])
     # Again with x requiring grad, as kata 9 runs it. Autograd's slope at exactly 0 differs between correct

@@ -190,7 +190,9 @@ def check_loss(s, labels, rtol=1e-5, atol=1e-7):
     (want_ds,) = judge.autograd(lambda t: reference(t, labels), (saved,), torch.ones((), dtype=torch.float64))
     want_ds = want_ds.to(s.dtype)
     said = explain(saved, labels)
-    loss, ds = judge.unpack(judge.call(mod.cross_entropy_loss, s, labels, explain=said), ("loss", "dscores"))
+    loss, ds = judge.unpack(
+        judge.call(mod.cross_entropy_loss, s, labels, explain=said, graph=True), ("loss", "dscores")
+    )
     if isinstance(loss, float):
         raise judge.fail(
             f"cross_entropy_loss returned loss as the Python float {loss!r}; expected a 0-dim tensor.",

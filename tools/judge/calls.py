@@ -157,11 +157,23 @@ COMMON_CRASHES = {
 }
 
 
-def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = None, probe: list | None = None) -> Any:
+def call(
+    fn: Callable,
+    *args: Any,
+    explain: Mapping[str, str | Cause] | None = None,
+    probe: list | None = None,
+    graph: bool = False,
+    answered: Any = None,
+) -> Any:
     """Call the learner's fn; NotImplementedError and crashes become KataErrors that say who to blame.
 
     fn is a handle on the kata process (a kata's function, class or object): the call runs there, and its
-    result comes back by value. probe: call it as `in_graph` does instead (these tensors being the others).
+    result comes back by value. probe: call it as `in_graph` does instead (these tensors being the others);
+    answered: that probe's answer (or error), already asked with an earlier call.
+
+    graph: the test will then ask `judge.in_graph(fn, args, ...)` of the same fn and args. Its probe (fn again,
+    on copies of args that require grad) is asked with this call, in the same message; in_graph takes its
+    answer, and says what it finds there, as it would have.
 
     `explain` maps a regular expression to a likely cause (a mistake's id, or a judge.cause): a crash whose
     message matches it is explained with that cause (before the common torch crashes in COMMON_CRASHES).
@@ -171,7 +183,14 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = N
     state.last_call = described
     shapes = [(i, a, a.shape, a.dtype) for i, a in enumerate(args) if isinstance(a, Tensor)]
     try:
-        result = fn(*args) if probe is None else session().kata.probe(fn, args, probe)
+        if probe is not None:
+            result = session().kata.probe(fn, args, probe) if answered is None else _given(answered)
+        elif graph:
+            leaves = leaves_of(args)
+            result, answer = session().kata.call_and_probe(fn, args, leaves)
+            state.probes[id(fn)] = (fn, args, leaves, answer)
+        else:
+            result = fn(*args)
     except (KataError, TimedOut, Stopped):
         raise
     except NotImplementedError as error:
@@ -196,6 +215,27 @@ def call(fn: Callable, *args: Any, explain: Mapping[str, str | Cause] | None = N
             )
     _remember(result if probe is None else result.get("result"), described)
     return result
+
+
+def leaves_of(args: tuple) -> tuple:
+    """args as in_graph calls fn with them: copies of the floating-point tensors, requiring grad."""
+    return tuple(
+        a.detach().clone().requires_grad_(True) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args
+    )
+
+
+def asked_probe(fn: Callable, args: tuple) -> tuple[tuple, Any] | None:
+    """(the leaves, the answer) of in_graph's probe of fn on args when an earlier call asked it (graph=True)."""
+    kept = test().probes.pop(id(fn), None)
+    if kept is None or kept[0] is not fn or len(kept[1]) != len(args) or any(a is not b for a, b in zip(kept[1], args)):
+        return None
+    return kept[2], kept[3]
+
+
+def _given(answer: Any) -> Any:
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 def numerical_grad(fn: Callable, args: tuple, wrt: Tensor, dout: Tensor, h: float = 1e-6) -> Tensor:

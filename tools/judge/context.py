@@ -56,6 +56,9 @@ class Test:
     ran: set[int] = field(default_factory=set)  # the katas whose functions ran in this test
     origins: dict[int, tuple[Callable[[Any], bool], str]] = field(default_factory=dict)  # id -> (is it?, the call)
     last_call: str = "your code"
+    # in_graph's probes asked with the call before it (judge.call(..., graph=True)): id(fn) -> (fn, args, the
+    # leaves probed, the probe's answer or its error), until in_graph(fn, args) takes it
+    probes: dict[int, tuple[Any, tuple, tuple, Any]] = field(default_factory=dict)
 
 
 _session: Session | None = None

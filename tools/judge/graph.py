@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import Tensor
 
-from tools.judge.calls import call, describe_call, parameter_names
+from tools.judge.calls import asked_probe, call, describe_call, leaves_of, parameter_names
 from tools.judge.checks import close, listed, tensor, unpack
 from tools.judge.errors import KataError, fail
 from tools.judge.sandbox import reference_dout
@@ -38,16 +38,15 @@ def in_graph(
     then the others), receive the gradient reference's gives it. A forward that passes its values
     through NumPy, Python numbers, .detach() or torch.no_grad() has the right numbers but not this.
     """
-    leaves = tuple(
-        a.detach().clone().requires_grad_(True) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args
-    )
+    asked = None if others else asked_probe(fn, args)  # asked with the call before (judge.call(..., graph=True))
+    leaves = leaves_of(args) if asked is None else asked[0]
     params = parameter_names(fn, len(args))
     inputs = [(params[i], a) for i, a in enumerate(leaves) if isinstance(a, Tensor) and a.requires_grad]
     inputs += list((others or {}).items())
     if not inputs:
         return
     # Run in the kata process, where its autograd graph lives: the result, and the gradients autograd gives.
-    found = call(fn, *leaves, explain=explain, probe=list((others or {}).values()))
+    found = call(fn, *leaves, explain=explain, probe=list((others or {}).values()), answered=asked and asked[1])
     got = tensor(names[0], unpack(found.get("result"), names)[0])
     named = listed([n for n, _ in inputs])
     subject = f"{names[0]} from {describe_call(fn, leaves)}"

@@ -90,6 +90,7 @@ def main(conn: Any, config: Config) -> None:
         "load": sandbox.load,
         "attribute": sandbox.attribute,
         "probe": sandbox.probe,
+        "call_and_probe": sandbox.call_and_probe,
         "stand_in": sandbox.stand_in,
         "nudged": lambda bridge, fn, args, wrt, h: references.nudged(fn, args, wrt, float(h)),
     }

@@ -279,6 +279,18 @@ class Client:
         with torch.enable_grad():
             return self.bridge.request("probe", fn, list(leaves), others)
 
+    def call_and_probe(self, fn: Any, args: tuple, leaves: tuple) -> tuple[Any, Any]:
+        """fn(*args), then the probe of fn on leaves, in one request: (the result, the probe's answer, or its error
+        rebuilt). An error of the call itself is raised, as a call's."""
+        assert self.bridge is not None
+        found = self.bridge.request("call_and_probe", fn, list(args), list(leaves))
+        if type(found) is not list or len(found) != 2 or type(found[1]) is not dict:
+            self.stop()
+            raise Ended("it sent what the judge does not accept (a call and probe of the wrong form)", [], False, False)
+        result, answer = found
+        error = answer.get("error")
+        return result, rebuild(error) if type(error) is dict else answer
+
     def nudged(self, fn: Any, args: tuple, wrt: Any, h: float) -> list:
         assert self.bridge is not None
         return self.bridge.request("nudged", fn, list(args), wrt, h)
