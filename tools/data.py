@@ -37,32 +37,22 @@ DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
 IDX_UBYTE = 0x08
 
 
-class DigitsRun(NamedTuple):
-    """How kata 8's real-digits test trains TwoLayerNet(64, 64, 10) on the 1,437 digits (tests/test_train.py), and
-    tools/maintainer/digits_bar.py with it: train_model's last three arguments."""
+class TrainRun(NamedTuple):
+    """How one of kata 8's learning tests calls train_model (tests/test_train.py): its last three arguments."""
 
-    n_epochs: int = 10
-    learning_rate: float = 0.4
-    batch_size: int = 32
-
-
-DIGITS_RUN = DigitsRun()
+    n_epochs: int
+    learning_rate: float
+    batch_size: int
 
 
-class SeparableRun(NamedTuple):
-    """How kata 8's separable-data test trains TwoLayerNet(10, 16, 3) on three blobs (tests/test_train.py), and
-    tools/maintainer/separable_bar.py with it: train_model's last three arguments."""
-
-    n_epochs: int = 10
-    learning_rate: float = 0.5
-    batch_size: int = 16
-
-
-SEPARABLE_RUN = SeparableRun()
+# TwoLayerNet(64, 64, 10) on the 1,437 digits (tools/maintainer/digits_bar.py measures it)
+DIGITS_RUN = TrainRun(n_epochs=10, learning_rate=0.4, batch_size=32)
+# TwoLayerNet(10, 16, 3) on three blobs, from separable_start (tools/maintainer/separable_bar.py measures it)
+SEPARABLE_RUN = TrainRun(n_epochs=10, learning_rate=0.5, batch_size=16)
 
 
 def blobs(n: int, classes: int = 3, dim: int = 10, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """n points around `classes` fixed centres (3 apart in each of dim directions, on average), and their labels."""
+    """n points (unit normal noise) around `classes` fixed centres (3 x a standard normal each), and their labels."""
     g = torch.Generator().manual_seed(seed)
     centres = 3 * torch.randn(classes, dim, generator=torch.Generator().manual_seed(99))
     labels = torch.randint(0, classes, (n,), generator=g)
