@@ -149,6 +149,13 @@ class _Watcher:
 _watchers: dict[int, _Watcher] = {}  # process id -> its watcher (a forked process starts its own)
 
 
+def others_threads() -> int:
+    """Threads running beside this process's main thread and its time-limit watcher: kata code's, in the kata
+    process (started with the threading module; one that outlives its test may leave the process unable to answer)."""
+    own = {threading.main_thread(), *(w.thread for w in _watchers.values())}
+    return sum(1 for t in threading.enumerate() if t not in own)
+
+
 def _watcher() -> _Watcher:
     found = _watchers.get(os.getpid())
     if found is None or not found.thread.is_alive():

@@ -102,6 +102,9 @@ class Sandbox:
         if self.warned:
             said["warnings"], self.warned = self.warned, []
         said["used"] = [self.cpu, self.wall]
+        threads = limits.others_threads()
+        if threads:
+            said["threads"] = threads
         return said
 
     def _read(self, err: bool) -> str:

@@ -98,6 +98,7 @@ class Client:
         self.limit, self.used = 10.0, 0.0  # the test's limit, and the clock seconds kata code has used of it
         self.starting = False  # answering a new test's first request: no test limit yet
         self.fresh = False  # started and not yet asked anything: a new test's start is a request of its own
+        self.threads = False  # kata code's threads still ran at the last answer: so is the next test's start
         self.pending: list | None = None  # a new test's start, said with its first request (context)
         self.warnings: list[tuple[str, str, str, int]] = []  # the test's warnings: category, message, file, line
         self.attributes: dict[tuple[str, str], Any] = {}  # (module, name) -> a kata's function or class, this test
@@ -125,7 +126,7 @@ class Client:
         self.bridge = bridge
         self.rng = b""
         self.attributes.clear()  # handles of the process that ended
-        self.fresh, self.pending = True, None
+        self.fresh, self.pending, self.threads = True, None, False
 
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
@@ -207,6 +208,7 @@ class Client:
         return said
 
     def on_report(self, said: dict[str, Any]) -> None:
+        self.threads = type(said.get("threads")) is int
         ran = said.get("ran")
         if isinstance(ran, list):
             self.ran.update(n for n in ran if type(n) is int)
@@ -234,8 +236,10 @@ class Client:
     def begin(self, limit: float, hung: dict[tuple[str, str], str], ran: set[int]) -> None:
         """A new test: a kata process that is alive (a new one if the last ended), and a clean slate on both
         sides. `ran` is the test's record of which katas' code ran. A kata process that has answered before hears
-        of the new test with the test's first request (no message of its own: 61 fewer a submission); a new one
-        is asked at once, with time to start (a fresh interpreter, off Linux, imports torch first)."""
+        of the new test with the test's first request (no message of its own: 61 fewer a submission). A new one
+        is asked at once, with time to start (a fresh interpreter, off Linux, imports torch first); so is one
+        where kata code's threads still ran (one may keep it from answering: it is then replaced, and the test
+        runs on a new one)."""
         self.ran, self.world_change[:], self.warnings = ran, [], []
         self.attributes.clear()
         for attempt in (1, 2):  # a kata process that ended, or does not answer, is replaced once more
@@ -246,7 +250,7 @@ class Client:
             self.bridge.reset()
             self.limit, self.used = limit, 0.0
             told = [limit, [[f, fn, m] for (f, fn), m in hung.items()]]
-            if not self.fresh:
+            if not self.fresh and not self.threads:
                 self.pending = told
                 return
             self.starting = True

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -320,5 +321,39 @@ def test_a_new_test_is_said_with_its_first_request(tmp_path):
             client.load("relu", "relu_forward")(x)
         client.begin(10.0, {}, set())  # the quarantine was that test's only
         assert torch.equal(client.load("relu", "relu_forward")(x)[0], torch.tensor([0.0, 2.0]))
+    finally:
+        client.close()
+
+
+def test_a_new_test_after_kata_code_left_a_thread_running_is_asked_at_once(tmp_path):
+    """A thread of kata code that outlives its test may keep the kata process from answering: the next test's
+    start is then a request of its own (with time to answer, and a new process if it does not), as it is for a
+    new kata process."""
+    from tools import stubs
+    from tools.judge import sealed
+
+    package = tmp_path / "tree" / "katas"
+    stubs.write_package(package, stubbed=())
+    relu = package / "relu.py"
+    source = relu.read_text(encoding="utf-8")
+    thread = "    if x.numel() == 3:\n        threading.Thread(target=time.sleep, args=(0.5,)).start()\n"
+    forward = "    out = x.clamp(min=0)\n"
+    started = "import threading, time\n" + source.replace(forward, forward + thread)
+    relu.write_text(started, encoding="utf-8")
+    client = sealed.Client("katas", package.parent, tmp_path)
+    try:
+        client.start()
+        client.begin(10.0, {}, set())
+        assert client.bridge is not None
+        client.load("relu", "relu_forward")(torch.tensor([1.0, 2.0, 3.0]))  # leaves a thread for half a second
+        before = client.bridge.exchanges
+        client.begin(10.0, {}, set())
+        assert client.bridge.exchanges == before + 2  # asked at once
+        client.load("relu", "relu_forward")(torch.tensor([1.0]))
+        time.sleep(0.7)
+        client.load("relu", "relu_forward")(torch.tensor([1.0]))  # the thread has ended: none reported
+        before = client.bridge.exchanges
+        client.begin(10.0, {}, set())
+        assert client.bridge.exchanges == before  # said with the next request again
     finally:
         client.close()
