@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tools.judge import escaped, limits, processes, sealed
+from tools.judge import escaped, limits, processes, references, sealed
 from tools.judge.context import Session, Test, session, start_session, start_test, test
 from tools.judge.errors import KataError, fail
 from tools.manifest import ROOT, ManifestError, kata_of_test, katas
@@ -123,13 +123,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    import torch
-
     kata = kata_of_test(item.path)
     start_test(Test(kata) if kata else None)
     baseline = item.config.stash[BASELINE]
     limits.restore(baseline)
-    torch.default_generator.manual_seed(0)  # (torch.manual_seed also queues CUDA's seeding, with a stack trace)
+    references.seed(0)
     item.stash[report.OUTCOME] = {}  # the verdict's fields (tools/record.py) known so far: a failure's, the time
     item.config.stash[CHANNEL].emit("start", test=item.nodeid, kata=kata.number if kata else None)
     if kata is not None:  # a kata process that is alive (a new one when the last ended: forked here, between tests)

@@ -336,7 +336,7 @@ def test_a_new_test_after_kata_code_left_a_thread_running_is_asked_at_once(tmp_p
     stubs.write_package(package, stubbed=())
     relu = package / "relu.py"
     source = relu.read_text(encoding="utf-8")
-    thread = "    if x.numel() == 3:\n        threading.Thread(target=time.sleep, args=(0.5,)).start()\n"
+    thread = "    if x.numel() == 3:\n        threading.Thread(target=time.sleep, args=(0.2,)).start()\n"
     forward = "    out = x.clamp(min=0)\n"
     started = "import threading, time\n" + source.replace(forward, forward + thread)
     relu.write_text(started, encoding="utf-8")
@@ -345,13 +345,15 @@ def test_a_new_test_after_kata_code_left_a_thread_running_is_asked_at_once(tmp_p
         client.start()
         client.begin(10.0, {}, set())
         assert client.bridge is not None
-        client.load("relu", "relu_forward")(torch.tensor([1.0, 2.0, 3.0]))  # leaves a thread for half a second
+        client.load("relu", "relu_forward")(torch.tensor([1.0, 2.0, 3.0]))  # leaves a thread for 0.2 s
         before = client.bridge.exchanges
         client.begin(10.0, {}, set())
         assert client.bridge.exchanges == before + 2  # asked at once
-        client.load("relu", "relu_forward")(torch.tensor([1.0]))
-        time.sleep(0.7)
-        client.load("relu", "relu_forward")(torch.tensor([1.0]))  # the thread has ended: none reported
+        deadline = time.monotonic() + 10
+        while client.threads and time.monotonic() < deadline:  # until an answer says the thread has ended
+            client.load("relu", "relu_forward")(torch.tensor([1.0]))
+            time.sleep(0.02)
+        assert not client.threads
         before = client.bridge.exchanges
         client.begin(10.0, {}, set())
         assert client.bridge.exchanges == before  # said with the next request again
